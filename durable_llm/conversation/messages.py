@@ -57,10 +57,11 @@ class ModelRequest(FrozenModel):
     `provider_options[vendor]` holds vendor-specific settings; each adapter validates it with
     its own typed options model (e.g. `durable_llm.providers.anthropic.AnthropicOptions`), and
     `decode_request` keeps there whatever the vendor body had with no neutral field.
+    `model` is None only where the vendor carries it outside the body (Gemini: in the URL).
     """
 
     schema_version: int = SCHEMA_VERSION
-    model: str
+    model: str | None = None
     instructions: str | None = None
     messages: tuple[Message, ...] = ()
     tools: tuple[Tool, ...] = ()
