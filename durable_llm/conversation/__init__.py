@@ -23,6 +23,7 @@ from durable_llm.conversation.parts import (
     ToolCallPart,
     ToolResultPart,
 )
+from durable_llm.conversation.projection import ProjectionChange, ProjectionReport, project
 from durable_llm.conversation.tools import ProviderTool, Tool, ToolSpec
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "ModelResponse",
     "OutputSchema",
     "Part",
+    "ProjectionChange",
+    "ProjectionReport",
     "ProviderDetails",
     "ProviderPart",
     "ProviderTool",
@@ -50,4 +53,5 @@ __all__ = [
     "ToolResultPart",
     "ToolSpec",
     "Usage",
+    "project",
 ]

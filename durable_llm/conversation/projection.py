@@ -1,0 +1,274 @@
+"""Preparing a history recorded with one vendor for another (`project`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+from durable_llm.conversation.base import FrozenModel
+from durable_llm.conversation.messages import Message
+from durable_llm.conversation.parts import (
+    Part,
+    ProviderPart,
+    ReasoningPart,
+    ReasoningToken,
+    RefusalPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+
+GEMINI_SKIP_SIGNATURE = "skip_thought_signature_validator"
+"""Google's documented placeholder signature for function calls that Gemini did not produce."""
+
+_CLAUDE_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_MAX_OPENAI_CALL_ID = 64
+
+
+class ProjectionChange(FrozenModel):
+    """One thing `project` dropped, rewrote, converted or added."""
+
+    action: Literal["dropped", "rewritten", "converted", "added"]
+    message_index: int
+    what: str
+    detail: str
+
+
+class ProjectionReport(FrozenModel):
+    """Everything `project` changed, in history order."""
+
+    provider: str
+    model: str | None
+    changes: tuple[ProjectionChange, ...] = ()
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.changes
+
+    def of(self, action: str) -> tuple[ProjectionChange, ...]:
+        """The changes of one action ("dropped", "rewritten", "converted", "added")."""
+        return tuple(c for c in self.changes if c.action == action)
+
+
+def token_is_valid_for(token: ReasoningToken, provider: str, model: str | None) -> bool:
+    """Whether an opaque reasoning token may be replayed to `provider` / `model`.
+
+    Tokens are bound to the vendor and the model; a dated model name ("gpt-5-2025-08-07")
+    counts as the alias it starts with ("gpt-5").
+    """
+    if token.provider != provider:
+        return False
+    if token.model is None or model is None:
+        return True
+    return token.model.startswith(model) or model.startswith(token.model)
+
+
+def project(
+    messages: Sequence[Message],
+    provider: str,
+    model: str | None = None,
+    *,
+    keep_reasoning_text: bool = False,
+) -> tuple[tuple[Message, ...], ProjectionReport]:
+    """Prepare `messages` for `provider`/`model`; return the new history and what changed.
+
+    - Reasoning whose opaque token another vendor or model made is dropped (with
+      `keep_reasoning_text`, its visible text is kept as plain assistant text instead).
+    - Other vendors' `ProviderPart`s are dropped; refusals become text where the target has none.
+    - Tool-call ids are rewritten consistently (calls and their results) to satisfy the target:
+      Claude `^[a-zA-Z0-9_-]+$`, OpenAI at most 64 characters, and every call gets an id
+      (results without one are matched to calls by name, in order).
+    - For Gemini, the first function call of each model turn carries a thought signature.
+    """
+    changes: list[ProjectionChange] = []
+    ids = _IdRewriter(provider)
+    out: list[Message] = []
+    for index, message in enumerate(messages):
+        parts: list[Part] = []
+        for part in message.parts:
+            parts.extend(_project_part(part, index, provider, model, keep_reasoning_text, ids, changes))
+        if provider == "gemini" and message.role == "assistant":
+            parts = _ensure_gemini_signature(parts, index, model, changes)
+        role = message.role
+        if role == "system" and provider != "openai":
+            role = "user"
+            changes.append(
+                ProjectionChange(
+                    action="converted",
+                    message_index=index,
+                    what="system message",
+                    detail=f"{provider} takes instructions only up front; sent as user text",
+                )
+            )
+        if not parts:
+            changes.append(
+                ProjectionChange(
+                    action="dropped",
+                    message_index=index,
+                    what=f"{message.role} message",
+                    detail="nothing left after projection",
+                )
+            )
+            continue
+        out.append(message.model_copy(update={"parts": tuple(parts), "role": role}))
+        ids.end_message(message)
+    return tuple(out), ProjectionReport(provider=provider, model=model, changes=tuple(changes))
+
+
+def _project_part(
+    part: Part,
+    index: int,
+    provider: str,
+    model: str | None,
+    keep_reasoning_text: bool,
+    ids: _IdRewriter,
+    changes: list[ProjectionChange],
+) -> list[Part]:
+    if isinstance(part, ReasoningPart):
+        if part.token is None or token_is_valid_for(part.token, provider, model):
+            if part.token is None and provider == "anthropic" and part.text:
+                # Claude rejects thinking blocks without their signature.
+                return _reasoning_fallback(part, index, keep_reasoning_text, changes, "it has no signature")
+            return [part]
+        reason = f"its token was made by {part.token.provider}/{part.token.model}"
+        return _reasoning_fallback(part, index, keep_reasoning_text, changes, reason)
+    if isinstance(part, ProviderPart):
+        if part.provider == provider:
+            return [part]
+        kind = part.body.get("type") or next(iter(part.body), "item")
+        changes.append(
+            ProjectionChange(
+                action="dropped",
+                message_index=index,
+                what=f"{part.provider} item {kind}",
+                detail=f"only {part.provider} understands it",
+            )
+        )
+        return []
+    if isinstance(part, RefusalPart) and provider != "openai":
+        changes.append(
+            ProjectionChange(
+                action="converted",
+                message_index=index,
+                what="refusal",
+                detail=f"{provider} has no refusal part; sent as text",
+            )
+        )
+        return [TextPart(text=part.text)]
+    if isinstance(part, ToolCallPart):
+        new_id = ids.for_call(part)
+        if new_id != part.id:
+            changes.append(
+                ProjectionChange(
+                    action="rewritten",
+                    message_index=index,
+                    what=f"tool call id {part.id!r}",
+                    detail=f"now {new_id!r} for {provider}",
+                )
+            )
+            return [part.model_copy(update={"id": new_id})]
+        return [part]
+    if isinstance(part, ToolResultPart):
+        new_id = ids.for_result(part)
+        if new_id != part.call_id:
+            changes.append(
+                ProjectionChange(
+                    action="rewritten",
+                    message_index=index,
+                    what=f"tool result call id {part.call_id!r}",
+                    detail=f"now {new_id!r} for {provider}",
+                )
+            )
+            return [part.model_copy(update={"call_id": new_id})]
+        return [part]
+    return [part]
+
+
+def _reasoning_fallback(
+    part: ReasoningPart, index: int, keep_text: bool, changes: list[ProjectionChange], reason: str
+) -> list[Part]:
+    visible = part.text or "\n".join(part.summary)
+    if keep_text and visible:
+        changes.append(
+            ProjectionChange(
+                action="converted", message_index=index, what="reasoning", detail=f"kept as text: {reason}"
+            )
+        )
+        return [TextPart(text=visible)]
+    changes.append(ProjectionChange(action="dropped", message_index=index, what="reasoning", detail=reason))
+    return []
+
+
+def _ensure_gemini_signature(
+    parts: list[Part], index: int, model: str | None, changes: list[ProjectionChange]
+) -> list[Part]:
+    for position, part in enumerate(parts):
+        if isinstance(part, ToolCallPart):
+            previous = parts[position - 1] if position else None
+            if isinstance(previous, ReasoningPart) and previous.token is not None:
+                return parts
+            token = ReasoningToken(provider="gemini", api="generate_content", model=model, value=GEMINI_SKIP_SIGNATURE)
+            changes.append(
+                ProjectionChange(
+                    action="added",
+                    message_index=index,
+                    what=f"thought signature on {part.name}",
+                    detail=f"placeholder {GEMINI_SKIP_SIGNATURE!r}: Gemini did not make this call",
+                )
+            )
+            return [*parts[:position], ReasoningPart(token=token), *parts[position:]]
+    return parts
+
+
+class _IdRewriter:
+    """Gives every tool call an id valid for the target, and its results the same id."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.mapping: dict[str, str] = {}
+        self.used: set[str] = set()
+        self.pending: list[tuple[str, str]] = []  # (name, new id) of calls not answered yet, in order
+        self.counter = 0
+
+    def _valid(self, call_id: str) -> bool:
+        if self.provider == "anthropic":
+            return bool(_CLAUDE_ID.match(call_id))
+        if self.provider == "openai":
+            return len(call_id) <= _MAX_OPENAI_CALL_ID
+        return True
+
+    def _fresh(self, base: str) -> str:
+        candidate = base
+        while candidate in self.used:
+            self.counter += 1
+            candidate = f"{base}_{self.counter}"
+        return candidate
+
+    def for_call(self, call: ToolCallPart) -> str:
+        if call.id is not None and self._valid(call.id) and call.id not in self.used:
+            new_id = call.id
+        else:
+            cleaned = re.sub(r"[^a-zA-Z0-9_-]", "_", call.id or "")[:48].strip("_")
+            new_id = self._fresh(cleaned or f"call_{len(self.used) + 1}")
+        if call.id is not None:
+            self.mapping[call.id] = new_id
+        self.used.add(new_id)
+        self.pending.append((call.name, new_id))
+        return new_id
+
+    def for_result(self, result: ToolResultPart) -> str | None:
+        if result.call_id is not None and result.call_id in self.mapping:
+            new_id = self.mapping[result.call_id]
+            self.pending = [p for p in self.pending if p[1] != new_id]
+            return new_id
+        for position, (name, new_id) in enumerate(self.pending):
+            if result.call_id is None and name == result.name:
+                del self.pending[position]
+                return new_id
+        return result.call_id
+
+    def end_message(self, message: Message) -> None:
+        """Calls are answered in the messages right after theirs; forget unanswered ones at the next call turn."""
+        if message.role == "assistant" and not message.tool_calls:
+            self.pending.clear()
