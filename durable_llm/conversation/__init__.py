@@ -24,6 +24,7 @@ from durable_llm.conversation.parts import (
     ToolResultPart,
 )
 from durable_llm.conversation.projection import ProjectionChange, ProjectionReport, project
+from durable_llm.conversation.schema import strict_schema
 from durable_llm.conversation.tools import ProviderTool, Tool, ToolSpec
 
 __all__ = [
@@ -54,4 +55,5 @@ __all__ = [
     "ToolSpec",
     "Usage",
     "project",
+    "strict_schema",
 ]

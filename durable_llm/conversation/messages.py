@@ -49,6 +49,7 @@ class OutputSchema(FrozenModel):
     description: str | None = None
     json_schema: dict[str, Any]
     strict: bool | None = None
+    provider_details: ProviderDetails = {}
 
 
 class ModelRequest(FrozenModel):

@@ -1,0 +1,239 @@
+"""The agent's activities: one model call, and one dynamic activity running every tool. All I/O lives here.
+
+The model activity never receives the conversation: its input is a `ModelTurn` reference (the
+workflow, the transcript query and a message count). Each worker keeps the transcripts it has
+seen and asks the workflow (a query, never written to history) only for the messages it lacks,
+so every message enters the workflow history once, and a worker with an empty cache still works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from pydantic import TypeAdapter
+from temporalio import activity
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
+
+from durable_llm.agent import Agent, HistoryPage
+from durable_llm.conversation import (
+    FrozenModel,
+    MediaPart,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    ToolSpec,
+)
+from durable_llm.providers.errors import ProviderError
+from durable_llm.testing.scripted import ScriptedModel
+
+MODEL_ACTIVITY = "durable_llm.call_model"
+"""The model activity's name; tool activities are named after their tool."""
+
+HEARTBEAT_INTERVAL = 1.0
+"""Seconds between heartbeats of a running model call or tool."""
+
+MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+"""How soon a model call on a dead worker is noticed and retried elsewhere."""
+
+
+class ModelTurn(FrozenModel):
+    """The model activity's input: which conversation, and how many of its messages the call sees."""
+
+    workflow_id: str
+    run_id: str
+    query: str
+    version: int
+
+    @property
+    def conversation_id(self) -> str:
+        """Unique per conversation: a workflow run may hold several (one per `run_agent`)."""
+        return f"{self.workflow_id}/{self.run_id}/{self.query}"
+
+
+class TranscriptPage(HistoryPage):
+    """A page of the transcript query, with the agent whose settings the model call uses."""
+
+    agent: Agent
+
+
+class AgentActivities:
+    """The activities of one worker, with its tool registry, scripted models and transcript cache."""
+
+    def __init__(
+        self,
+        tools: Mapping[str, tuple[Callable[..., Any], ToolSpec]],
+        scripted_models: Mapping[str, ScriptedModel],
+        *,
+        max_cached_conversations: int = 256,
+    ) -> None:
+        self._tools = dict(tools)
+        self._scripted = dict(scripted_models)
+        self._cache: OrderedDict[str, tuple[Agent, tuple[Message, ...]]] = OrderedDict()
+        self._max_cached = max_cached_conversations
+        self.transcript_fetches = 0
+        """How many transcript pages this worker queried (a cache that works keeps this low)."""
+
+    def definitions(self) -> list[Callable[..., Any]]:
+        """The activity callables to register on a worker."""
+        return [self.call_model, self.run_tool]
+
+    @activity.defn(name=MODEL_ACTIVITY)
+    async def call_model(self, turn: ModelTurn) -> ModelResponse:
+        """Call the agent's model on the first `turn.version` messages of the conversation."""
+        agent, messages = await self._transcript(turn)
+        request = self._request(agent, messages)
+        async with _heartbeating():
+            try:
+                if agent.provider == "test":
+                    return await self._scripted_model(agent.model_name).respond(request)
+                from durable_llm.transport import call_vendor
+
+                return await call_vendor(request, provider=agent.provider)
+            except ProviderError as err:
+                raise ApplicationError(
+                    f"{agent.model}: {err}",
+                    type=err.kind,
+                    non_retryable=not err.retryable,
+                    next_retry_delay=timedelta(seconds=err.retry_after) if err.retry_after is not None else None,
+                ) from err
+
+    @activity.defn(dynamic=True)
+    async def run_tool(self, args: Sequence[RawValue]) -> ToolResultPart:
+        """Run the registered tool named by the activity type on the model's arguments.
+
+        A bad argument, an unregistered name or the tool's own exception come back as an error
+        result for the model; an `ApplicationError` the tool raises is left to the retry policy.
+        """
+        call = activity.payload_converter().from_payload(args[0].payload, ToolCallPart)
+        name = activity.info().activity_type
+        if name not in self._tools:
+            return error_result(call, f"tool {name!r} is not registered on this worker")
+        fn, spec = self._tools[name]
+        from durable_llm.tools import ToolArgumentError, ToolContext
+
+        try:
+            arguments = spec.validate_arguments(call.arguments_raw)
+        except ToolArgumentError as err:
+            return error_result(call, f"invalid arguments for {name}: {err}")
+        if spec.wants_context:
+            arguments = {"context": ToolContext(), **arguments}
+        async with _heartbeating():
+            try:
+                if inspect.iscoroutinefunction(fn):
+                    value = await fn(**arguments)
+                else:
+                    value = await asyncio.to_thread(fn, **arguments)
+            except ApplicationError:
+                raise
+            except Exception as err:
+                return error_result(call, f"{name} failed: {type(err).__name__}: {err}")
+        return _result(call, value)
+
+    def _scripted_model(self, name: str) -> ScriptedModel:
+        if name not in self._scripted:
+            known = ", ".join(sorted(self._scripted)) or "none"
+            raise ApplicationError(
+                f"no scripted model {name!r} on this worker (registered: {known}); "
+                "pass it to DurableLLMPlugin(scripted_models={...})",
+                type="not_found",
+                non_retryable=True,
+            )
+        return self._scripted[name]
+
+    def _request(self, agent: Agent, messages: tuple[Message, ...]) -> ModelRequest:
+        return ModelRequest(
+            model=agent.model_name,
+            instructions=agent.instructions,
+            messages=messages,
+            tools=tuple(self._spec(tool) for tool in agent.tools),
+            temperature=agent.temperature,
+            max_output_tokens=agent.max_output_tokens,
+            top_p=agent.top_p,
+            stop=agent.stop,
+            seed=agent.seed,
+            provider_options=agent.provider_options,
+        )
+
+    def _spec(self, tool: ToolSpec | str) -> ToolSpec:
+        if isinstance(tool, ToolSpec):
+            return tool
+        if tool not in self._tools:
+            raise ApplicationError(
+                f"the agent names tool {tool!r}, which is not registered on this worker; "
+                "pass it to DurableLLMPlugin(tools=[...])",
+                type="not_found",
+                non_retryable=True,
+            )
+        return self._tools[tool][1]
+
+    async def _transcript(self, turn: ModelTurn) -> tuple[Agent, tuple[Message, ...]]:
+        """The agent and its first `turn.version` messages: from the cache, topped up by querying the workflow."""
+        key = turn.conversation_id
+        agent, messages = self._cache.get(key, (None, ()))
+        if agent is None or len(messages) < turn.version:
+            handle = activity.client().get_workflow_handle(turn.workflow_id, run_id=turn.run_id)
+            while agent is None or len(messages) < turn.version:
+                page = await handle.query(turn.query, len(messages), result_type=TranscriptPage)
+                self.transcript_fetches += 1
+                if not page.messages and len(messages) < turn.version:
+                    raise ApplicationError(
+                        f"the workflow has {page.total} messages, the model call needs {turn.version}",
+                        type="transcript_mismatch",
+                    )
+                # The transcript only grows, so what the query returns extends the cached prefix.
+                agent, messages = page.agent, messages + page.messages[: turn.version - len(messages)]
+        self._cache[key] = (agent, messages)
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._max_cached:
+            self._cache.popitem(last=False)
+        return agent, messages[: turn.version]
+
+
+@asynccontextmanager
+async def _heartbeating() -> AsyncIterator[None]:
+    """Heartbeat in the background while the body runs, so a dead worker is noticed in seconds."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+_JSON = TypeAdapter(Any)
+
+
+def _result(call: ToolCallPart, value: Any) -> ToolResultPart:
+    """A tool's return value as a result: text and media as content, anything else as a JSON value."""
+    if isinstance(value, ToolResultPart):
+        return value.model_copy(update={"call_id": call.id, "name": call.name})
+    if isinstance(value, str):
+        return ToolResultPart(call_id=call.id, name=call.name, content=(TextPart(text=value),))
+    if isinstance(value, (TextPart, MediaPart)):
+        value = [value]
+    if isinstance(value, list) and value and all(isinstance(v, (TextPart, MediaPart)) for v in value):
+        return ToolResultPart(call_id=call.id, name=call.name, content=tuple(value))
+    plain = _JSON.dump_python(value, mode="json")
+    # Vendors that take text only read `content`; keep the JSON text there too.
+    return ToolResultPart(call_id=call.id, name=call.name, value=plain, content=(TextPart(text=json.dumps(plain)),))
+
+
+def error_result(call: ToolCallPart, message: str) -> ToolResultPart:
+    """An error result the model reads and can recover from."""
+    return ToolResultPart(call_id=call.id, name=call.name, content=(TextPart(text=message),), is_error=True)

@@ -1,0 +1,179 @@
+"""What an agent is (model, instructions, tools, limits) and what running it produces, as plain values.
+
+Everything here is a frozen pydantic model: an `Agent` is the input of `AgentWorkflow`, so it
+must serialise, and its JSON outlives code releases like any workflow history.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, JsonValue, field_validator, model_validator
+
+from durable_llm.conversation import FrozenModel, Message, ToolSpec, Usage
+
+if TYPE_CHECKING:
+    from temporalio.common import RetryPolicy
+
+MODEL_PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "test")
+"""Providers an agent's model string may name; "test" is a `ScriptedModel` registered with the plugin."""
+
+StopReason = Literal["completed", "max_turns", "ended"]
+"""Why a run stopped: the model answered without tools, it hit `max_turns`, or the chat was ended."""
+
+AgentState = Literal["thinking", "running_tools", "waiting_for_approval", "waiting_for_input", "done"]
+
+
+class RetryOptions(FrozenModel):
+    """When to try a failed activity again: a serialisable Temporal `RetryPolicy`."""
+
+    initial_interval: timedelta = timedelta(seconds=1)
+    backoff_coefficient: float = Field(default=2.0, ge=1.0)
+    maximum_interval: timedelta | None = None
+    maximum_attempts: int = Field(default=0, ge=0, description="0: no limit")
+    non_retryable_error_types: tuple[str, ...] = ()
+
+    def to_temporal(self) -> RetryPolicy:
+        """The equivalent `temporalio.common.RetryPolicy`."""
+        from temporalio.common import RetryPolicy
+
+        return RetryPolicy(
+            initial_interval=self.initial_interval,
+            backoff_coefficient=self.backoff_coefficient,
+            maximum_interval=self.maximum_interval,
+            maximum_attempts=self.maximum_attempts,
+            non_retryable_error_types=list(self.non_retryable_error_types) or None,
+        )
+
+
+class ToolOptions(FrozenModel):
+    """How one tool runs as an activity.
+
+    A tool's own exception is not retried: it goes back to the model as an error result. The
+    retry policy covers what the model cannot fix: a timeout, a worker that died mid-call (noticed
+    after `heartbeat_timeout`), or a `temporalio.exceptions.ApplicationError` the tool raised to
+    ask for a retry.
+    """
+
+    timeout: timedelta = timedelta(minutes=5)
+    heartbeat_timeout: timedelta = timedelta(seconds=3)
+    retry: RetryOptions = RetryOptions(maximum_attempts=3)
+    requires_approval: bool = False
+
+
+class Agent(FrozenModel):
+    """An LLM agent: which model to call, with what instructions and tools, within which limits.
+
+    `model` is "provider:model", e.g. "anthropic:claude-sonnet-4-5" or "test:echo" for a
+    scripted model. `tools` takes functions (turned into `ToolSpec`s here), `ToolSpec`s, or the
+    names of tools registered with the worker's `DurableLLMPlugin`; the functions themselves
+    run on the worker, which must have them registered. `max_turns` bounds the model calls made
+    for one user message.
+    """
+
+    name: str = "agent"
+    model: str
+    instructions: str | None = None
+    tools: tuple[ToolSpec | str, ...] = ()
+    tool_options: dict[str, ToolOptions] = {}
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] | None = None
+    seed: int | None = None
+    provider_options: dict[str, dict[str, JsonValue]] = {}
+    max_turns: int = Field(default=10, ge=1)
+    model_timeout: timedelta = timedelta(minutes=10)
+    model_retry: RetryOptions = RetryOptions(maximum_attempts=6, maximum_interval=timedelta(minutes=1))
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        provider, sep, name = value.partition(":")
+        if not sep or not provider or not name:
+            raise ValueError(f"model must look like 'provider:model' (e.g. 'openai:gpt-5'), got {value!r}")
+        if provider not in MODEL_PROVIDERS:
+            raise ValueError(f"unknown provider {provider!r} in model {value!r}; choose one of: {', '.join(MODEL_PROVIDERS)}")
+        return value
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _specs_from_functions(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return tuple(_as_tool(item) for item in value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_tool_names(self) -> Agent:
+        names = self.tool_names
+        if len(set(names)) != len(names):
+            raise ValueError(f"tool names must be unique, got {list(names)}")
+        if unknown := set(self.tool_options) - set(names):
+            raise ValueError(f"tool_options name tools the agent does not have: {sorted(unknown)}")
+        return self
+
+    @property
+    def provider(self) -> str:
+        """The provider part of `model`, e.g. "anthropic"."""
+        return self.model.partition(":")[0]
+
+    @property
+    def model_name(self) -> str:
+        """The vendor's model name, after the provider prefix."""
+        return self.model.partition(":")[2]
+
+    @property
+    def tool_names(self) -> tuple[str, ...]:
+        """The names of every tool the model may call."""
+        return tuple(t if isinstance(t, str) else t.name for t in self.tools)
+
+    def options_for(self, tool: str) -> ToolOptions:
+        """The options `tool` runs with (the defaults unless `tool_options` names it)."""
+        return self.tool_options.get(tool, ToolOptions())
+
+
+def _as_tool(item: Any) -> Any:
+    """A function becomes its `ToolSpec`; specs, names and plain dicts (from JSON) pass unchanged."""
+    if isinstance(item, (ToolSpec, str, dict)):
+        return item
+    if callable(item):
+        from durable_llm.tools import tool_spec
+
+        return tool_spec(item)
+    return item
+
+
+class PendingApproval(FrozenModel):
+    """A tool call waiting for `approve_tool_call`."""
+
+    call_id: str
+    name: str
+    arguments_raw: str
+
+
+class AgentStatus(FrozenModel):
+    """What a running agent is doing now (the `status` query)."""
+
+    state: AgentState
+    pending_approvals: tuple[PendingApproval, ...] = ()
+    turns: int = 0
+    usage: Usage = Usage()
+
+
+class HistoryPage(FrozenModel):
+    """A slice of the conversation (the `history` query), `messages[offset:offset + len(messages)]`."""
+
+    offset: int
+    total: int
+    messages: tuple[Message, ...]
+
+
+class AgentResult(FrozenModel):
+    """What running an agent produced: the final answer, the whole conversation and its cost."""
+
+    output: str
+    messages: tuple[Message, ...]
+    usage: Usage
+    turns: int
+    stop_reason: StopReason

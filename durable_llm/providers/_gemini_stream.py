@@ -1,0 +1,121 @@
+"""Gemini streaming: split a recorded stream into response chunks and fold them into one body.
+
+`:streamGenerateContent?alt=sse` answers with server-sent events whose data is one
+GenerateContentResponse each; without `alt=sse` it answers with a JSON array of the same objects.
+Folding happens on the wire JSON, so the folded body is decoded by the same code as a
+non-streamed response.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from durable_llm.providers.base import MalformedBody
+
+_TEXT_PART_KEYS = frozenset({"text", "thought", "thoughtSignature"})
+
+
+def stream_chunks(text: str) -> list[dict[str, Any]]:
+    """The response objects of a recorded stream: SSE `data:` events, or a JSON array."""
+    if text.lstrip().startswith("["):
+        try:
+            chunks = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MalformedBody("stream", f"not a JSON array: {exc}") from None
+        events = chunks if isinstance(chunks, list) else [chunks]
+        path = "stream[{}]"
+    else:
+        events = [_parse_data(data, index) for index, data in enumerate(_sse_data(text))]
+        path = "events[{}]"
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise MalformedBody(path.format(index), f"expected an object, got {type(event).__name__}")
+    return events
+
+
+def _sse_data(text: str) -> list[str]:
+    """The data of each event: its `data:` lines joined by newlines, as the SSE spec says."""
+    events: list[str] = []
+    lines: list[str] = []
+    for line in text.splitlines():
+        if not line:
+            if lines:
+                events.append("\n".join(lines))
+                lines = []
+        elif line.startswith("data:"):
+            lines.append(line[6:] if line.startswith("data: ") else line[5:])
+    if lines:
+        events.append("\n".join(lines))
+    return events
+
+
+def _parse_data(data: str, index: int) -> Any:
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise MalformedBody(f"events[{index}]", f"data is not JSON: {exc}") from None
+
+
+def fold_chunks(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """One response body equivalent to the streamed chunks.
+
+    Parts are appended in order, joining adjacent text of the same kind (thought or not) and
+    dropping empty text that carries nothing; a thought signature is kept on the joined part.
+    Citations accumulate; every other field (usage, finish reason, grounding) takes its last value.
+    """
+    body: dict[str, Any] = {}
+    candidates: dict[int, dict[str, Any]] = {}
+    for chunk in chunks:
+        for key, value in chunk.items():
+            if key == "candidates" and isinstance(value, list):
+                body.setdefault("candidates", None)  # keep the key's place
+                for candidate in value:
+                    _fold_candidate(candidates, candidate)
+            else:
+                body[key] = value
+    if "candidates" in body:
+        body["candidates"] = [candidates[index] for index in sorted(candidates)]
+    return body
+
+
+def _fold_candidate(candidates: dict[int, dict[str, Any]], candidate: dict[str, Any]) -> None:
+    folded = candidates.setdefault(candidate.get("index", 0), {})
+    for key, value in candidate.items():
+        if key == "content" and isinstance(value, dict):
+            content = folded.setdefault("content", {})
+            for content_key, content_value in value.items():
+                if content_key == "parts" and isinstance(content_value, list):
+                    _append_parts(content.setdefault("parts", []), content_value)
+                else:
+                    content[content_key] = content_value
+        elif key == "citationMetadata" and isinstance(value, dict) and "citationMetadata" in folded:
+            sources = folded["citationMetadata"].get("citationSources", []) + value.get("citationSources", [])
+            folded["citationMetadata"] = {**value, "citationSources": sources}
+        else:
+            folded[key] = value
+
+
+def _append_parts(parts: list[dict[str, Any]], new: list[Any]) -> None:
+    for part in new:
+        if not isinstance(part, dict):
+            parts.append(part)  # left for the decoder to report with its path
+        elif parts and _joinable(parts[-1], part):
+            last = parts[-1]
+            last["text"] += part["text"]
+            if "thoughtSignature" in part:
+                last["thoughtSignature"] = part["thoughtSignature"]
+        elif part != {"text": ""}:
+            parts.append(dict(part))
+
+
+def _joinable(last: Any, part: dict[str, Any]) -> bool:
+    return (
+        isinstance(last, dict)
+        and isinstance(last.get("text"), str)
+        and isinstance(part.get("text"), str)
+        and last.keys() <= _TEXT_PART_KEYS
+        and part.keys() <= _TEXT_PART_KEYS
+        and bool(last.get("thought")) == bool(part.get("thought"))
+        and not ("thoughtSignature" in last and "thoughtSignature" in part)
+    )

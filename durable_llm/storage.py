@@ -1,0 +1,186 @@
+"""Large payloads by reference: blob stores for Temporal's external payload storage.
+
+Tool results, media and transcripts above a threshold leave the workflow history: the data
+converter hands them to a `StorageDriver`, and the history keeps a ~200-byte reference.
+`LocalBlobDriver` suits one machine; `s3_driver` builds temporalio's shipped S3 driver for
+several. Every client and worker must be configured with the same drivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import (
+    DataConverter,
+    ExternalStorage,
+    PayloadCodec,
+    StorageDriver,
+    StorageDriverClaim,
+    StorageDriverRetrieveContext,
+    StorageDriverStoreContext,
+)
+
+if TYPE_CHECKING:
+    import aioboto3
+
+DEFAULT_BLOB_DIRECTORY = Path(".durable_llm/blobs")
+"""Where `LocalBlobDriver` keeps blobs unless told otherwise (relative to the working directory)."""
+
+DEFAULT_THRESHOLD = 256 * 1024
+"""Payloads of at least this many serialized bytes are stored by reference."""
+
+
+class BlobNotFound(LookupError):
+    """A history references a blob that this machine's store does not have."""
+
+
+class LocalBlobDriver(StorageDriver):
+    """Content-addressed blobs in a local directory, for a client and workers on one machine.
+
+    Each payload is stored once under the SHA-256 of its serialized bytes, written to a
+    temporary file and renamed into place, so concurrent or repeated writes are harmless and
+    a reader never sees half a blob. Nothing is ever deleted.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str] = DEFAULT_BLOB_DIRECTORY, *, name: str = "durable_llm.local"):
+        # Resolved now: a later chdir must not move where the references point.
+        self.directory = Path(directory).resolve()
+        self._name = name
+
+    def name(self) -> str:
+        """The name references carry; must be the same on every client and worker."""
+        return self._name
+
+    def type(self) -> str:
+        """The driver kind, the same for every instance."""
+        return "durable_llm.local"
+
+    def path_for(self, digest: str) -> Path:
+        """Where the blob with this SHA-256 hex digest lives."""
+        return self.directory / "sha256" / digest[:2] / digest
+
+    async def store(self, context: StorageDriverStoreContext, payloads: Sequence[Payload]) -> list[StorageDriverClaim]:
+        """Write each payload (unless already there) and return its claim."""
+        blobs = [payload.SerializeToString() for payload in payloads]
+        digests = await asyncio.to_thread(lambda: [self._write(blob) for blob in blobs])
+        return [StorageDriverClaim(claim_data={"hash_algorithm": "sha256", "hash_value": d}) for d in digests]
+
+    async def retrieve(
+        self, context: StorageDriverRetrieveContext, claims: Sequence[StorageDriverClaim]
+    ) -> list[Payload]:
+        """Read and verify the payload behind each claim."""
+        digests = [claim.claim_data["hash_value"] for claim in claims]
+        blobs = await asyncio.to_thread(lambda: [self._read(d) for d in digests])
+        return [Payload.FromString(blob) for blob in blobs]
+
+    def _write(self, blob: bytes) -> str:
+        digest = hashlib.sha256(blob).hexdigest()
+        path = self.path_for(digest)
+        if path.exists():
+            return digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{digest}.{uuid.uuid4().hex}.tmp")
+        with open(temporary, "wb") as file:
+            file.write(blob)
+            file.flush()
+            # The history will point at this blob once we return: it must survive a crash.
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+        return digest
+
+    def _read(self, digest: str) -> bytes:
+        path = self.path_for(digest)
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFound(
+                f"blob sha256:{digest} is not in {self.directory}. Every client and worker must share "
+                "one blob store: on several machines use s3_driver(...) instead of a local directory."
+            ) from None
+        if hashlib.sha256(blob).hexdigest() != digest:
+            raise ValueError(f"blob {path} is corrupt: its content no longer matches its SHA-256 name")
+        return blob
+
+
+@asynccontextmanager
+async def s3_driver(
+    bucket: str,
+    *,
+    endpoint_url: str | None = None,
+    region_name: str | None = None,
+    session: aioboto3.Session | None = None,
+    driver_name: str = "aws.s3driver",
+    **client_options: Any,
+) -> AsyncIterator[StorageDriver]:
+    """Open temporalio's S3 driver over an aioboto3 client, for clients and workers on several machines.
+
+    Usage: `async with s3_driver("my-bucket") as driver: ...`; the S3 client is closed on exit.
+    The bucket must exist. Needs the `s3` extra (`pip install 'durable-llm[s3]'`).
+
+    Args:
+        endpoint_url: an S3-compatible server (MinIO, Ceph, moto...) instead of AWS.
+        client_options: passed on to `session.client("s3", ...)`, e.g. credentials or a botocore `config`.
+    """
+    import aioboto3
+    from temporalio.contrib.aws.s3driver import S3StorageDriver
+    from temporalio.contrib.aws.s3driver.aioboto3 import new_aioboto3_client
+
+    session = session or aioboto3.Session()
+    async with session.client("s3", endpoint_url=endpoint_url, region_name=region_name, **client_options) as client:
+        yield S3StorageDriver(client=new_aioboto3_client(client), bucket=bucket, driver_name=driver_name)
+
+
+def external_storage(driver: StorageDriver, threshold: int = DEFAULT_THRESHOLD) -> ExternalStorage:
+    """Store payloads of at least `threshold` serialized bytes with `driver`, by reference."""
+    return ExternalStorage(drivers=[driver], payload_size_threshold=threshold)
+
+
+def with_external_storage(converter: DataConverter, storage: StorageDriver | ExternalStorage) -> DataConverter:
+    """`converter` with large payloads stored by reference (keeps its payload converter and codec)."""
+    if isinstance(storage, StorageDriver):
+        storage = external_storage(storage)
+    return dataclasses.replace(converter, external_storage=storage)
+
+
+class AesGcmCodec(PayloadCodec):
+    """Encrypts every payload with AES-GCM, so neither the history nor the blob store holds plain text.
+
+    Identical values no longer share a blob (each encryption draws a fresh nonce). Needs the
+    `encryption` extra (`cryptography`). Set it as `DataConverter.payload_codec`.
+    """
+
+    _ENCODING = b"binary/durable-llm-aes-gcm"
+
+    def __init__(self, key: bytes, *, key_id: str = "default"):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self._aead = AESGCM(key)
+        self._key_id = key_id.encode()
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Encrypt each payload whole (metadata included)."""
+        return [self._encrypt(payload) for payload in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Decrypt payloads this codec encrypted; pass any other payload through."""
+        return [self._decrypt(p) if p.metadata.get("encoding") == self._ENCODING else p for p in payloads]
+
+    def _encrypt(self, payload: Payload) -> Payload:
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, payload.SerializeToString(), self._key_id)
+        return Payload(metadata={"encoding": self._ENCODING, "key-id": self._key_id}, data=nonce + sealed)
+
+    def _decrypt(self, payload: Payload) -> Payload:
+        if payload.metadata.get("key-id") != self._key_id:
+            raise ValueError(f"payload was encrypted with key {payload.metadata.get('key-id')!r}, not {self._key_id!r}")
+        nonce, sealed = payload.data[:12], payload.data[12:]
+        return Payload.FromString(self._aead.decrypt(nonce, sealed, self._key_id))

@@ -1,0 +1,377 @@
+"""Large payloads by reference (local directory, S3) and the payload guard, on the real dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import os
+import sysconfig
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from google.protobuf.message import Message as ProtoMessage
+from temporalio import activity, workflow
+from temporalio.api.common.v1 import Payload
+from temporalio.api.history.v1 import History
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import RetryPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import (
+    DataConverter,
+    ExternalStorage,
+    StorageDriver,
+    StorageDriverRetrieveContext,
+    StorageDriverStoreContext,
+)
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from durable_llm import TextPart, ToolResultPart
+from durable_llm.payload_guard import PAYLOAD_LIMIT, PayloadGuard, PayloadTooLarge, check_payload_size
+from durable_llm.storage import (
+    AesGcmCodec,
+    BlobNotFound,
+    LocalBlobDriver,
+    external_storage,
+    s3_driver,
+    with_external_storage,
+)
+
+PAGE_SIZE = 5_000_000
+OVER_LIMIT = 3 * 1024 * 1024
+# An external storage reference is ~200 bytes; no payload left in a history should come near this.
+REFERENCE_BOUND = 1024
+
+
+def _page(size: int) -> str:
+    """A deterministic, text-like tool output of `size` characters."""
+    line = "The quick brown fox jumps over the lazy dog; durable agents keep their tool output. "
+    return (line * (size // len(line) + 1))[:size]
+
+
+PAGE_DIGEST = hashlib.sha256(_page(PAGE_SIZE).encode()).hexdigest()
+
+
+@activity.defn
+async def fetch_page(size: int) -> ToolResultPart:
+    return ToolResultPart(call_id="call_1", name="fetch_page", content=(TextPart(text=_page(size)),))
+
+
+@activity.defn
+async def count_chars(text: str) -> int:
+    return len(text)
+
+
+@activity.defn
+async def oversized_output(size: int) -> str:
+    return "x" * size
+
+
+@workflow.defn
+class FetchPage:
+    """Gets a large tool result and answers with its length and digest, both small."""
+
+    @workflow.run
+    async def run(self, size: int) -> tuple[int, str]:
+        part = await workflow.execute_activity(
+            fetch_page, size, start_to_close_timeout=timedelta(seconds=30), result_type=ToolResultPart
+        )
+        return len(part.text), hashlib.sha256(part.text.encode()).hexdigest()
+
+
+@workflow.defn
+class SendLargeArgument:
+    @workflow.run
+    async def run(self, size: int) -> int:
+        return await workflow.execute_activity(count_chars, "x" * size, start_to_close_timeout=timedelta(seconds=30))
+
+
+@workflow.defn
+class ReceiveOversizedResult:
+    @workflow.run
+    async def run(self, size: int) -> int:
+        text = await workflow.execute_activity(
+            oversized_output, size, start_to_close_timeout=timedelta(seconds=30), retry_policy=RetryPolicy()
+        )
+        return len(text)
+
+
+@workflow.defn
+class ReturnOversizedResult:
+    @workflow.run
+    async def run(self, size: int) -> str:
+        return "x" * size
+
+
+WORKFLOWS = [FetchPage, SendLargeArgument, ReceiveOversizedResult, ReturnOversizedResult]
+ACTIVITIES = [fetch_page, count_chars, oversized_output]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    temporal = Path(sysconfig.get_path("scripts")) / "temporal"
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal), data_converter=pydantic_data_converter
+    ) as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+S3_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
+
+
+@asynccontextmanager
+async def running_worker(
+    env: WorkflowEnvironment, converter: DataConverter, *, guard: bool = False
+) -> AsyncIterator[tuple[Client, str]]:
+    """A client with `converter` and a worker for this module's workflows, optionally guarded."""
+    client = Client(env.client.service_client, namespace=env.client.namespace, data_converter=converter)
+    task_queue = f"storage-{uuid.uuid4()}"
+    interceptors = [PayloadGuard(converter.external_storage)] if guard else []
+    async with Worker(
+        client, task_queue=task_queue, workflows=WORKFLOWS, activities=ACTIVITIES, interceptors=interceptors
+    ):
+        yield client, task_queue
+
+
+async def start(client: Client, task_queue: str, workflow_run: Any, arg: Any) -> WorkflowHandle:
+    return await client.start_workflow(workflow_run, arg, id=str(uuid.uuid4()), task_queue=task_queue)
+
+
+async def result_of(handle: WorkflowHandle) -> Any:
+    """The workflow's result; a hang fails the test within seconds instead of blocking it."""
+    try:
+        return await asyncio.wait_for(handle.result(), timeout=15)
+    except TimeoutError:
+        await handle.terminate()
+        raise
+
+
+def payloads_in(message: ProtoMessage) -> Iterator[Payload]:
+    """Every Payload anywhere inside a protobuf message."""
+    if isinstance(message, Payload):
+        yield message
+        return
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if isinstance(value, ProtoMessage):
+            yield from payloads_in(value)
+            continue
+        # A repeated field or a map of messages.
+        for item in value.values() if field.message_type.GetOptions().map_entry else value:
+            if isinstance(item, ProtoMessage):
+                yield from payloads_in(item)
+
+
+async def history_of(handle: WorkflowHandle) -> History:
+    return History(events=(await handle.fetch_history()).events)
+
+
+def is_reference(payload: Payload) -> bool:
+    return payload.metadata.get("messageType") == b"temporal.api.sdk.v1.ExternalStorageReference"
+
+
+async def assert_history_holds_only_references(handle: WorkflowHandle) -> History:
+    history = await history_of(handle)
+    payloads = list(payloads_in(history))
+    assert max(p.ByteSize() for p in payloads) < REFERENCE_BOUND
+    assert any(is_reference(p) for p in payloads)
+    assert history.ByteSize() < 16 * 1024
+    return history
+
+
+def local_converter(directory: Path, **storage_options: Any) -> DataConverter:
+    return with_external_storage(
+        pydantic_data_converter, external_storage(LocalBlobDriver(directory), **storage_options)
+    )
+
+
+async def test_large_tool_result_travels_by_reference(env: WorkflowEnvironment, tmp_path: Path) -> None:
+    async with running_worker(env, local_converter(tmp_path)) as (client, task_queue):
+        handle = await start(client, task_queue, FetchPage.run, PAGE_SIZE)
+        result = await result_of(handle)
+
+    assert result == (PAGE_SIZE, PAGE_DIGEST)
+    await assert_history_holds_only_references(handle)
+    [blob] = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert blob.stat().st_size > PAGE_SIZE
+
+
+async def test_s3_store_carries_large_tool_result(env: WorkflowEnvironment, s3_endpoint: str) -> None:
+    import aioboto3
+
+    bucket = f"blobs-{uuid.uuid4().hex[:12]}"
+    session = aioboto3.Session(**S3_CREDENTIALS)
+    async with session.client("s3", endpoint_url=s3_endpoint) as s3:
+        await s3.create_bucket(Bucket=bucket)
+        async with s3_driver(bucket, endpoint_url=s3_endpoint, session=session) as driver:
+            converter = with_external_storage(pydantic_data_converter, driver)
+            async with running_worker(env, converter) as (client, task_queue):
+                handle = await start(client, task_queue, FetchPage.run, PAGE_SIZE)
+        result = await result_of(handle)
+        listing = await s3.list_objects_v2(Bucket=bucket)
+
+    assert result == (PAGE_SIZE, PAGE_DIGEST)
+    await assert_history_holds_only_references(handle)
+    [stored] = listing["Contents"]
+    assert stored["Size"] > PAGE_SIZE
+    assert "/at/fetch_page/ai/1/ri/null/d/sha256/" in stored["Key"]
+
+
+async def test_local_driver_stores_identical_payloads_once(tmp_path: Path) -> None:
+    driver = LocalBlobDriver(tmp_path)
+    payload = pydantic_data_converter.payload_converter.to_payload(_page(300_000))
+    other = pydantic_data_converter.payload_converter.to_payload(_page(300_001))
+
+    first = await driver.store(StorageDriverStoreContext(), [payload, payload])
+    second = await driver.store(StorageDriverStoreContext(), [payload, other])
+
+    assert first[0] == first[1] == second[0] != second[1]
+    assert first[0].claim_data["hash_value"] == hashlib.sha256(payload.SerializeToString()).hexdigest()
+    assert len([p for p in tmp_path.rglob("*") if p.is_file()]) == 2
+    assert await driver.retrieve(StorageDriverRetrieveContext(), [second[1], first[0]]) == [other, payload]
+
+
+async def test_local_driver_names_the_store_when_a_blob_is_missing(tmp_path: Path) -> None:
+    claims = await LocalBlobDriver(tmp_path / "machine_a").store(StorageDriverStoreContext(), [Payload(data=b"x")])
+
+    with pytest.raises(BlobNotFound, match=r"machine_b.*s3_driver"):
+        await LocalBlobDriver(tmp_path / "machine_b").retrieve(StorageDriverRetrieveContext(), claims)
+
+
+async def test_local_driver_rejects_a_corrupted_blob(tmp_path: Path) -> None:
+    driver = LocalBlobDriver(tmp_path)
+    [claim] = await driver.store(StorageDriverStoreContext(), [Payload(data=b"original")])
+    path = driver.path_for(claim.claim_data["hash_value"])
+    path.write_bytes(Payload(data=b"tampered").SerializeToString())
+
+    with pytest.raises(ValueError, match="corrupt"):
+        await driver.retrieve(StorageDriverRetrieveContext(), [claim])
+
+
+async def test_encrypted_blobs_hold_no_plain_text(env: WorkflowEnvironment, tmp_path: Path) -> None:
+    converter = dataclasses.replace(local_converter(tmp_path), payload_codec=AesGcmCodec(os.urandom(32)))
+    async with running_worker(env, converter) as (client, task_queue):
+        handle = await start(client, task_queue, FetchPage.run, PAGE_SIZE)
+        result = await result_of(handle)
+
+    assert result == (PAGE_SIZE, PAGE_DIGEST)
+    await assert_history_holds_only_references(handle)
+    [blob] = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert b"quick brown fox" not in blob.read_bytes()
+
+
+async def test_codec_refuses_a_payload_sealed_with_another_key() -> None:
+    [sealed] = await AesGcmCodec(os.urandom(32), key_id="old").encode([Payload(data=b"secret")])
+
+    with pytest.raises(ValueError, match="encrypted with key b'old'"):
+        await AesGcmCodec(os.urandom(32), key_id="new").decode([sealed])
+
+
+def test_guard_measures_what_temporal_measures() -> None:
+    # 3,145,764 is the size Temporal's core reported rejecting this very value.
+    with pytest.raises(PayloadTooLarge) as caught:
+        check_payload_size("x" * OVER_LIMIT, what="the tool output")
+
+    assert caught.value.size == 3_145_764
+    assert caught.value.non_retryable
+    assert "the tool output is 3,145,764 bytes" in caught.value.message
+    assert "external storage" in caught.value.message
+    assert check_payload_size("x" * 1000, what="small") < 1100
+
+
+def test_guard_lets_through_what_external_storage_would_take(tmp_path: Path) -> None:
+    storage = external_storage(LocalBlobDriver(tmp_path))
+    never = ExternalStorage(drivers=[LocalBlobDriver(tmp_path)], driver_selector=lambda context, payload: None)
+
+    assert check_payload_size("x" * OVER_LIMIT, what="the tool output", storage=storage) <= REFERENCE_BOUND
+    with pytest.raises(PayloadTooLarge):
+        check_payload_size("x" * OVER_LIMIT, what="the tool output", storage=never)
+    with pytest.raises(PayloadTooLarge):
+        check_payload_size("x" * OVER_LIMIT, what="the tool output", storage=external_storage(_NoDriver(), 4 << 20))
+
+
+class _NoDriver(StorageDriver):
+    """A driver the guard must never rely on for payloads under its threshold."""
+
+    def name(self) -> str:
+        return "none"
+
+    async def store(self, context: StorageDriverStoreContext, payloads: Any) -> Any:
+        raise AssertionError("not reached")
+
+    async def retrieve(self, context: StorageDriverRetrieveContext, claims: Any) -> Any:
+        raise AssertionError("not reached")
+
+
+async def test_oversized_activity_argument_fails_the_workflow_instead_of_hanging(env: WorkflowEnvironment) -> None:
+    async with running_worker(env, pydantic_data_converter, guard=True) as (client, task_queue):
+        handle = await start(client, task_queue, SendLargeArgument.run, OVER_LIMIT)
+        with pytest.raises(WorkflowFailureError) as caught:
+            await result_of(handle)
+
+    error = caught.value.cause
+    assert isinstance(error, ApplicationError)
+    assert error.type == "PayloadTooLarge"
+    assert "the arguments of activity 'count_chars' is 3,145,764 bytes" in error.message
+    assert f"limit of {PAYLOAD_LIMIT:,} bytes" in error.message
+
+
+async def test_oversized_activity_argument_succeeds_with_external_storage(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with running_worker(env, local_converter(tmp_path), guard=True) as (client, task_queue):
+        handle = await start(client, task_queue, SendLargeArgument.run, OVER_LIMIT)
+        result = await result_of(handle)
+
+    assert result == OVER_LIMIT
+    history = await assert_history_holds_only_references(handle)
+    [scheduled] = [e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")]
+    assert is_reference(scheduled.activity_task_scheduled_event_attributes.input.payloads[0])
+
+
+async def test_oversized_activity_result_fails_once_not_forever(env: WorkflowEnvironment) -> None:
+    async with running_worker(env, pydantic_data_converter, guard=True) as (client, task_queue):
+        handle = await start(client, task_queue, ReceiveOversizedResult.run, OVER_LIMIT)
+        with pytest.raises(WorkflowFailureError) as caught:
+            await result_of(handle)
+
+    activity_error = caught.value.cause
+    assert isinstance(activity_error, ActivityError)
+    error = activity_error.cause
+    assert isinstance(error, ApplicationError)
+    assert error.type == "PayloadTooLarge" and error.non_retryable
+    assert "the result of activity 'oversized_output'" in error.message
+    history = await history_of(handle)
+    [started] = [e for e in history.events if e.HasField("activity_task_started_event_attributes")]
+    assert started.activity_task_started_event_attributes.attempt == 1
+
+
+async def test_oversized_workflow_result_fails_the_workflow_instead_of_hanging(env: WorkflowEnvironment) -> None:
+    async with running_worker(env, pydantic_data_converter, guard=True) as (client, task_queue):
+        handle = await start(client, task_queue, ReturnOversizedResult.run, OVER_LIMIT)
+        with pytest.raises(WorkflowFailureError) as caught:
+            await result_of(handle)
+
+    error = caught.value.cause
+    assert isinstance(error, ApplicationError)
+    assert "the result of workflow 'ReturnOversizedResult'" in error.message

@@ -1,0 +1,365 @@
+"""`call_vendor` through the real vendor SDKs, over loopback, against the wire-level fake servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from durable_llm.conversation import Message, ModelRequest, ModelResponse, TextPart, ToolSpec, Usage
+from durable_llm.providers import (
+    AuthenticationFailed,
+    BadRequest,
+    Overloaded,
+    ProviderError,
+    RateLimited,
+    ServerError,
+    Timeout,
+    get_adapter,
+)
+from durable_llm.testing import FakeVendorServer, call_tools, reply
+from durable_llm.transport import ENVIRONMENT, call_vendor
+
+PROVIDERS = ["openai", "anthropic", "gemini"]
+MODELS = {"openai": "gpt-4.1-mini", "anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash"}
+USAGE = Usage(input_tokens=31, output_tokens=12)
+
+
+def weather_request(provider: str) -> ModelRequest:
+    """A first turn with instructions and one tool, in the form each adapter decodes back unchanged."""
+    return ModelRequest(
+        model=MODELS[provider],
+        instructions="You answer questions about the weather.",
+        messages=(Message(role="user", parts=(TextPart(text="What is the weather in Paris?"),)),),
+        tools=(
+            ToolSpec(
+                name="get_weather",
+                description="The current weather in a city.",
+                parameters={
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                    "additionalProperties": False,
+                },
+                strict=True if provider == "openai" else None,
+            ),
+        ),
+        max_output_tokens=256,
+    )
+
+
+@pytest.fixture(params=PROVIDERS)
+def provider(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    # Nothing from the developer's own environment may reach a vendor or change which key is used.
+    for names in ENVIRONMENT.values():
+        for name in names:
+            monkeypatch.delenv(name, raising=False)
+    return request.param
+
+
+@pytest.fixture
+def serve(provider: str, monkeypatch: pytest.MonkeyPatch):
+    """Start a fake server for `provider` with a script, and point the SDK at it."""
+    servers: list[FakeVendorServer] = []
+
+    def start(*responses: ModelResponse) -> FakeVendorServer:
+        server = FakeVendorServer(provider, responses=list(responses)).start()
+        servers.append(server)
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def assert_arrived_as_served(result: ModelResponse, server: FakeVendorServer) -> None:
+    (served,) = server.served
+    assert result.provider == served.provider
+    assert result.id == served.id
+    assert result.model == served.model
+    assert result.message == served.message
+    assert result.usage == served.usage
+    assert result.stop_reason == served.stop_reason
+
+
+async def test_text_reply_arrives_as_scripted(provider: str, serve) -> None:
+    server = serve(reply("It is sunny in Paris.", usage=USAGE))
+
+    result = await call_vendor(weather_request(provider), provider=provider)
+
+    assert_arrived_as_served(result, server)
+    assert result.message.text == "It is sunny in Paris."
+    assert result.stop_reason == "end_turn"
+
+
+async def test_tool_call_reply_arrives_as_scripted(provider: str, serve) -> None:
+    server = serve(call_tools(("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Lyon"}), usage=USAGE))
+
+    result = await call_vendor(weather_request(provider), provider=provider)
+
+    assert_arrived_as_served(result, server)
+    assert [(c.name, c.arguments) for c in result.message.tool_calls] == [
+        ("get_weather", {"city": "Paris"}),
+        ("get_weather", {"city": "Lyon"}),
+    ]
+    assert result.stop_reason == "tool_calls"
+
+
+async def test_server_sees_exactly_the_encoded_request(provider: str, serve) -> None:
+    server = serve(reply("ok"))
+    request = weather_request(provider)
+
+    await call_vendor(request, provider=provider)
+
+    assert server.calls == 1
+    assert server.requests == [request]
+    assert server.raw_requests[0].body == get_adapter(provider).encode_request(request)
+
+
+async def test_requests_carry_no_credentials_in_the_record(provider: str, serve) -> None:
+    server = serve(reply("ok"))
+
+    await call_vendor(weather_request(provider), provider=provider)
+
+    headers = server.raw_requests[0].headers
+    assert not {"authorization", "x-api-key", "x-goog-api-key"} & set(headers)
+    assert headers["content-type"] == "application/json"
+
+
+async def test_rate_limit_raises_rate_limited_after_one_request(provider: str, serve) -> None:
+    server = serve(reply("never sent"))
+    server.fail(429, headers={"Retry-After": "7"})
+
+    with pytest.raises(RateLimited) as caught:
+        await call_vendor(weather_request(provider), provider=provider)
+
+    assert caught.value.retry_after == 7
+    assert caught.value.retryable
+    assert server.calls == 1  # the SDK did not retry on its own
+
+
+async def test_bad_api_key_raises_authentication_failed(provider: str, serve) -> None:
+    server = serve(reply("never sent"))
+    server.fail(401)
+
+    with pytest.raises(AuthenticationFailed) as caught:
+        await call_vendor(weather_request(provider), provider=provider)
+
+    assert not caught.value.retryable
+    assert caught.value.status == 401
+    assert server.calls == 1
+
+
+async def test_server_error_is_retryable(provider: str, serve) -> None:
+    server = serve(reply("never sent"))
+    server.fail(500)
+
+    with pytest.raises(ServerError) as caught:
+        await call_vendor(weather_request(provider), provider=provider)
+
+    assert caught.value.retryable
+    assert caught.value.status == 500
+    assert server.calls == 1
+
+
+async def test_dropped_connection_is_a_retryable_server_error(provider: str, serve) -> None:
+    server = serve(reply("never sent"))
+    server.drop_connection()
+
+    with pytest.raises(ServerError) as caught:
+        await call_vendor(weather_request(provider), provider=provider)
+
+    assert caught.value.retryable
+    assert "connection" in caught.value.message
+    assert server.calls == 1
+
+
+async def test_slow_answer_raises_retryable_timeout(provider: str, serve) -> None:
+    server = serve(reply("too late"))
+    server.delay(5)
+
+    with pytest.raises(Timeout) as caught:
+        await call_vendor(weather_request(provider), provider=provider, timeout=0.3)
+
+    assert caught.value.retryable
+    assert server.calls == 1
+
+
+async def test_malformed_body_is_a_clear_retryable_error(provider: str, serve) -> None:
+    server = serve(reply("never sent"))
+    server.malformed()
+
+    with pytest.raises(ServerError) as caught:
+        await call_vendor(weather_request(provider), provider=provider)
+
+    assert caught.value.retryable
+    assert "not JSON" in caught.value.message
+    assert server.calls == 1
+
+
+async def test_body_of_the_wrong_shape_is_a_clear_retryable_error(provider: str, serve) -> None:
+    server = serve(reply("never sent"))
+    server.fail(200, body={"output": 42, "content": 42, "candidates": 42})
+
+    with pytest.raises(ServerError) as caught:
+        await call_vendor(weather_request(provider), provider=provider)
+
+    assert caught.value.retryable
+    assert f"shape of a {provider} response" in caught.value.message
+
+
+async def test_missing_api_key_names_the_variable_to_set(provider: str, serve, monkeypatch) -> None:
+    server = serve(reply("never sent"))
+    key = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}[provider]
+    monkeypatch.delenv(key)
+
+    with pytest.raises(AuthenticationFailed) as caught:
+        await call_vendor(weather_request(provider), provider=provider)
+
+    assert key in str(caught.value)
+    assert server.calls == 0
+
+
+async def test_a_failed_call_leaves_the_script_for_the_retry(provider: str, serve) -> None:
+    server = serve(reply("after the retry"))
+    server.fail(503)
+
+    with pytest.raises(ProviderError):
+        await call_vendor(weather_request(provider), provider=provider)
+    result = await call_vendor(weather_request(provider), provider=provider)
+
+    assert result.message.text == "after the retry"
+    assert server.calls == 2
+    assert len(server.requests) == 2
+
+
+async def test_script_run_dry_fails_without_retry(provider: str, serve) -> None:
+    server = serve()
+
+    with pytest.raises(BadRequest) as caught:
+        await call_vendor(weather_request(provider), provider=provider)
+
+    assert "already served" in str(caught.value)
+    assert len(server.errors) == 1
+
+
+async def test_new_environment_reaches_the_new_server(provider: str, serve) -> None:
+    first = serve(reply("first"))
+    assert (await call_vendor(weather_request(provider), provider=provider)).message.text == "first"
+    second = serve(reply("second"))
+
+    result = await call_vendor(weather_request(provider), provider=provider)
+
+    assert result.message.text == "second"
+    assert (first.calls, second.calls) == (1, 1)
+
+
+@pytest.mark.parametrize("provider", ["anthropic"], indirect=True)
+async def test_anthropic_overloaded_529_is_retryable(provider: str, serve) -> None:
+    server = serve(reply("never sent"))
+    server.fail(529)
+
+    with pytest.raises(Overloaded) as caught:
+        await call_vendor(weather_request(provider), provider=provider)
+
+    assert caught.value.retryable
+
+
+@pytest.mark.parametrize("provider", ["anthropic"], indirect=True)
+async def test_anthropic_betas_travel_as_the_beta_header(provider: str, serve) -> None:
+    server = serve(reply("ok"))
+    base = weather_request(provider)
+    request = base.model_copy(update={"provider_options": {"anthropic": {"betas": ["context-management-2025-06-27"]}}})
+
+    await call_vendor(request, provider=provider)
+
+    (raw,) = server.raw_requests
+    assert raw.headers["anthropic-beta"] == "context-management-2025-06-27"
+    assert "betas" not in raw.body
+    assert server.requests == [request]
+
+
+@pytest.mark.parametrize("provider", ["gemini"], indirect=True)
+async def test_gemini_model_travels_in_the_url(provider: str, serve) -> None:
+    server = serve(reply("ok"))
+
+    await call_vendor(weather_request(provider), provider=provider)
+
+    assert server.raw_requests[0].path.endswith("/models/gemini-2.5-flash:generateContent")
+
+
+# -- the fake server itself ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["openai"], indirect=True)
+async def test_faults_can_target_a_given_call(provider: str, serve) -> None:
+    server = serve(reply("one"), reply("two"))
+    server.fail(500, at=2, times=2)
+    request = weather_request(provider)
+
+    first = await call_vendor(request, provider=provider)
+    for _ in range(2):
+        with pytest.raises(ServerError):
+            await call_vendor(request, provider=provider)
+    last = await call_vendor(request, provider=provider)
+
+    assert (first.message.text, last.message.text) == ("one", "two")
+    assert server.calls == 4
+
+
+@pytest.mark.parametrize("provider", ["anthropic"], indirect=True)
+async def test_script_function_answers_from_the_request(provider: str, monkeypatch) -> None:
+    def echo(request: ModelRequest) -> ModelResponse:
+        return reply(f"you said: {request.messages[-1].text}")
+
+    async with FakeVendorServer(provider, responses=echo) as server:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        result = await call_vendor(weather_request(provider), provider=provider)
+
+    assert result.message.text == "you said: What is the weather in Paris?"
+
+
+def test_server_is_reachable_from_another_process(tmp_path) -> None:
+    script = textwrap.dedent(
+        """
+        import asyncio, sys
+        from durable_llm.conversation import Message, ModelRequest, TextPart
+        from durable_llm.transport import call_vendor
+
+        request = ModelRequest(model="gpt-4.1-mini", messages=(Message(role="user", parts=(TextPart(text="hi"),)),))
+        print(asyncio.run(call_vendor(request, provider="openai")).message.text)
+        """
+    )
+    with FakeVendorServer("openai", responses=[reply("hello from the fake")]) as server:
+        env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT["openai"]} | server.env()
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "hello from the fake"
+    assert server.calls == 1
+
+
+def test_importing_transport_and_testing_loads_no_vendor_sdk() -> None:
+    code = (
+        "import json, sys, durable_llm.transport, durable_llm.testing; "
+        "print(json.dumps([m for m in ('openai', 'anthropic', 'google.genai', 'httpx2') if m in sys.modules]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+
+    assert json.loads(done.stdout) == []
+
+
+def test_sync_context_manager_stops_listening() -> None:
+    with FakeVendorServer("gemini") as server:
+        host, port = server.base_url.removeprefix("http://").split(":")
+        socket.create_connection((host, int(port)), timeout=5).close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=5)
