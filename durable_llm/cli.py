@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 import uuid
@@ -178,7 +179,7 @@ async def _demo(settings: Settings, conversation: str | None, think: float) -> N
             conversation = f"weather-demo-{uuid.uuid4().hex[:8]}"
             handle = await client.start_workflow(
                 AgentWorkflow.run,
-                args=[agent, weather.QUESTION],
+                args=[agent, weather.QUESTION, False],
                 id=conversation,
                 task_queue=DEMO_TASK_QUEUE,
                 memo={"model": agent.model},
@@ -231,7 +232,7 @@ async def _one_shot(settings: Settings, prompt: str, extra_tools: Sequence[str],
     ):
         handle = await connection.client.start_workflow(
             AgentWorkflow.run,
-            args=[settings.agent(tools=tools), prompt],
+            args=[settings.agent(tools=tools), prompt, False],
             id=f"run-{uuid.uuid4().hex[:12]}",
             task_queue=settings.task_queue,
         )
@@ -550,6 +551,8 @@ def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
     from durable_llm.server import EmbeddedServerError
 
+    # SIGTERM unwinds like Ctrl-C, so the worker stops and the embedded server is shut down.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         asyncio.run(main())
     except ConfigError as exc:

@@ -9,7 +9,7 @@ BOOKING = {
     "type": "object",
     "properties": {
         "room_id": {"type": "string", "description": "Identifier of the room."},
-        "duration_minutes": {"type": "integer", "minimum": 15, "maximum": 480, "default": 30},
+        "duration_minutes": {"type": "integer", "description": "Length in minutes.", "minimum": 15, "default": 30},
         "due": {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}], "default": None},
         "priority": {"type": "string", "enum": ["low", "high"], "default": "low"},
     },
@@ -18,16 +18,20 @@ BOOKING = {
 }
 
 
-def test_optional_properties_become_required_and_nullable_without_defaults():
+def test_optional_properties_become_required_and_nullable_with_defaults_told_in_words():
     strict, reason = strict_schema(BOOKING)
     assert reason is None
     assert strict == {
         "type": "object",
         "properties": {
             "room_id": {"type": "string", "description": "Identifier of the room."},
-            "duration_minutes": {"type": ["integer", "null"], "minimum": 15, "maximum": 480},
+            "duration_minutes": {
+                "type": ["integer", "null"],
+                "description": "Length in minutes. Default: 30.",
+                "minimum": 15,
+            },
             "due": {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]},
-            "priority": {"type": ["string", "null"], "enum": ["low", "high", None]},
+            "priority": {"type": ["string", "null"], "enum": ["low", "high", None], "description": 'Default: "low".'},
         },
         "required": ["room_id", "duration_minutes", "due", "priority"],
         "additionalProperties": False,
@@ -69,7 +73,7 @@ def test_nested_objects_are_closed_and_fully_required():
     assert strict["additionalProperties"] is False
     assert strict["properties"]["stops"]["items"] == {
         "type": "object",
-        "properties": {"lat": {"type": "number"}, "stay": {"type": ["integer", "null"]}},
+        "properties": {"lat": {"type": "number"}, "stay": {"type": ["integer", "null"], "description": "Default: 0."}},
         "required": ["lat", "stay"],
         "additionalProperties": False,
     }

@@ -6,6 +6,7 @@ because whether a schema *can* be strict is a property of the schema, not of a r
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 STRICT_FORMATS = frozenset({"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"})
@@ -43,9 +44,10 @@ def strict_schema(parameters: dict[str, Any]) -> tuple[dict[str, Any] | None, st
     The rewrite closes every object (`additionalProperties: false`), lists every property in
     `required`, makes the optional ones nullable (a model then sends null to mean "left out";
     `omit_nulls_for_defaults` turns those back), and drops annotations strict mode refuses
-    (`default`, `examples`). A `$ref` with sibling keywords is inlined. Anything strict mode cannot
-    express (free-form dicts, `minLength`, `oneOf`, unsupported formats, `$defs` below the root...)
-    makes it give up, naming the keyword and its JSON path (`$` is the root).
+    (`examples`; `default` moves into the description as "Default: 30."). A `$ref` with sibling
+    keywords is inlined. Anything strict mode cannot express (free-form dicts, `minLength`,
+    `oneOf`, unsupported formats, `$defs` below the root...) makes it give up, naming the keyword
+    and its JSON path (`$` is the root).
     """
     try:
         return _StrictRewrite(parameters).root(), None
@@ -148,7 +150,9 @@ class _StrictRewrite:
         for name, prop in properties.items():
             prop_path = f"{path}.properties.{name}"
             strict_prop = self._node(prop, prop_path, object_depth=object_depth)
-            rewritten[name] = strict_prop if name in required else _nullable(strict_prop)
+            if name not in required:
+                strict_prop = _nullable(_noting_default(strict_prop, prop))
+            rewritten[name] = strict_prop
         return {"properties": rewritten, "required": list(properties), "additionalProperties": False}
 
     def _ref(
@@ -183,6 +187,16 @@ def admits_null(schema: Any) -> bool:
     if "null" in _types(schema) or None in schema.get("enum", ()) or ("const" in schema and schema["const"] is None):
         return True
     return any(admits_null(branch) for branch in schema.get("anyOf", ()))
+
+
+def _noting_default(strict_prop: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
+    """`strict_prop` with the default it lost (strict mode refuses `default`) told in its description."""
+    default = original.get("default")
+    if default is None or "$ref" in strict_prop:
+        return strict_prop
+    note = f"Default: {json.dumps(default, ensure_ascii=False)}."
+    description = strict_prop.get("description")
+    return {**strict_prop, "description": f"{description} {note}" if description else note}
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
