@@ -40,13 +40,19 @@ def history(provider: str, messages: int = 200) -> tuple[Message, ...]:
         args = {"city": f"City {turn}", "days": turn % 7}
         out += [
             Message(role="user", parts=(TextPart(text=f"What is the weather in City {turn}? " * 4),)),
-            Message(role="assistant", parts=(
-                ReasoningPart(text="I should call the tool.", token=token),
-                ToolCallPart(id=call_id, name="get_weather", arguments_raw=json.dumps(args), arguments=args),
-            )),
-            Message(role="tool", parts=(
-                ToolResultPart(call_id=call_id, name="get_weather", content=(TextPart(text="Sunny, 21C. " * 8),)),
-            )),
+            Message(
+                role="assistant",
+                parts=(
+                    ReasoningPart(text="I should call the tool.", token=token),
+                    ToolCallPart(id=call_id, name="get_weather", arguments_raw=json.dumps(args), arguments=args),
+                ),
+            ),
+            Message(
+                role="tool",
+                parts=(
+                    ToolResultPart(call_id=call_id, name="get_weather", content=(TextPart(text="Sunny, 21C. " * 8),)),
+                ),
+            ),
             Message(role="assistant", parts=(TextPart(text=f"It is sunny in City {turn}. " * 5),)),
         ]
         turn += 1
@@ -65,18 +71,30 @@ def best_ms(fn: Callable[[], object], repeat: int = 30) -> tuple[float, float]:
 
 
 def main() -> None:
-    tool = ToolSpec(name="get_weather", description="Weather for a city.", parameters={
-        "type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-        "required": ["city", "days"], "additionalProperties": False,
-    })
+    tool = ToolSpec(
+        name="get_weather",
+        description="Weather for a city.",
+        parameters={
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+            "required": ["city", "days"],
+            "additionalProperties": False,
+        },
+    )
     print(f"{'vendor':<10} {'operation':<28} {'median ms':>10} {'best ms':>9}  goal < {GOAL_MS} ms")
     for provider in PROVIDERS:
         adapter = get_adapter(provider)
         messages, _ = project(history(provider), provider, "bench-model")
         request = ModelRequest(model="bench-model", instructions="Be brief.", messages=messages, tools=(tool,))
         body = adapter.encode_request(request)
-        response = ModelResponse(provider=provider, id="resp_1", model="bench-model", message=messages[1],
-                                 usage=Usage(input_tokens=5000, output_tokens=40), stop_reason="tool_calls")
+        response = ModelResponse(
+            provider=provider,
+            id="resp_1",
+            model="bench-model",
+            message=messages[1],
+            usage=Usage(input_tokens=5000, output_tokens=40),
+            stop_reason="tool_calls",
+        )
         response_body = adapter.encode_response(response)
         rows = {
             "encode_request (200 msgs)": lambda: adapter.encode_request(request),

@@ -228,7 +228,7 @@ class _IdRewriter:
         self.provider = provider
         self.mapping: dict[str, str] = {}
         self.used: set[str] = set()
-        self.pending: list[tuple[str, str]] = []  # (name, new id) of calls not answered yet, in order
+        self.pending: list[tuple[str, str | None]] = []  # (name, new id) of calls not answered yet, in order
         self.counter = 0
 
     def _valid(self, call_id: str) -> bool:
@@ -245,7 +245,10 @@ class _IdRewriter:
             candidate = f"{base}_{self.counter}"
         return candidate
 
-    def for_call(self, call: ToolCallPart) -> str:
+    def for_call(self, call: ToolCallPart) -> str | None:
+        if call.id is None and self.provider == "gemini":  # Gemini matches results by name and order
+            self.pending.append((call.name, None))
+            return None
         if call.id is not None and self._valid(call.id) and call.id not in self.used:
             new_id = call.id
         else:

@@ -199,7 +199,7 @@ class OpenAIResponsesAdapter:
             if isinstance(source, str):
                 messages = (
                     Message(
-                        role="user", parts=(TextPart(text=source),), provider_details=_pd({"input_form": "string"})
+                        role="user", parts=(TextPart(text=source, provider_details={}),), provider_details=_pd({"input_form": "string"})
                     ),
                 )
             elif isinstance(source, list):
@@ -247,7 +247,7 @@ class OpenAIResponsesAdapter:
             id=_pop(rest, "id", str),
             model=model,
             provider=PROVIDER,
-            message=Message(role="assistant", parts=tuple(parts)),
+            message=Message(role="assistant", parts=tuple(parts), provider_details={}),
             usage=usage,
             stop_reason=stop,
             raw_stop_reason=raw_stop,
@@ -358,6 +358,7 @@ def _need(extras: dict[str, Any], key: str, kind: type, at: str) -> Any:
 
 
 def _pd(details: dict[str, Any]) -> ProviderDetails:
+    # Always passed explicitly: pydantic deep-copies a model's mutable `{}` default on every instance.
     return {PROVIDER: details} if details else {}
 
 
@@ -414,7 +415,7 @@ class _Reader:
 
         def flush() -> None:
             if group:
-                out.append(Message(role=role or "assistant", parts=tuple(group)))
+                out.append(Message(role=role or "assistant", parts=tuple(group), provider_details={}))
                 group.clear()
 
         for index, item in enumerate(items):
@@ -493,7 +494,7 @@ class _Reader:
 
     def content(self, content: Any, at: str, role: str) -> tuple[list[Any], str]:
         if isinstance(content, str):
-            return [TextPart(text=content)], "string"
+            return [TextPart(text=content, provider_details={})], "string"
         if not isinstance(content, list):
             raise MalformedBody(f"{at}.content", "expected a string or a list of content parts")
         return [self.content_part(part, f"{at}.content[{i}]", role) for i, part in enumerate(content)], "list"
@@ -566,7 +567,7 @@ class _Reader:
             raise MalformedBody(f"{at}.output", "missing")
         output = extras.pop("output")
         if isinstance(output, str):
-            content: list[Any] = [TextPart(text=output)]
+            content: list[Any] = [TextPart(text=output, provider_details={})]
             form = "string"
         elif isinstance(output, list):
             content = [self.content_part(p, f"{at}.output[{i}]", "user") for i, p in enumerate(output)]
