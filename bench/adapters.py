@@ -70,7 +70,8 @@ def best_ms(fn: Callable[[], object], repeat: int = 30) -> tuple[float, float]:
     return statistics.median(samples), min(samples)
 
 
-def main() -> None:
+def bench(provider: str) -> None:
+    """Print the four timings of one vendor's adapter."""
     tool = ToolSpec(
         name="get_weather",
         description="Weather for a city.",
@@ -81,31 +82,35 @@ def main() -> None:
             "additionalProperties": False,
         },
     )
+    adapter = get_adapter(provider)
+    messages, _ = project(history(provider), provider, "bench-model")
+    request = ModelRequest(model="bench-model", instructions="Be brief.", messages=messages, tools=(tool,))
+    body = adapter.encode_request(request)
+    response = ModelResponse(
+        provider=provider,
+        id="resp_1",
+        model="bench-model",
+        message=messages[1],
+        usage=Usage(input_tokens=5000, output_tokens=40),
+        stop_reason="tool_calls",
+    )
+    response_body = adapter.encode_response(response)
+    rows = {
+        "encode_request (200 msgs)": lambda: adapter.encode_request(request),
+        "decode_request (200 msgs)": lambda: adapter.decode_request(body),
+        "encode_response": lambda: adapter.encode_response(response),
+        "decode_response": lambda: adapter.decode_response(response_body),
+    }
+    for name, fn in rows.items():
+        median, best = best_ms(fn)
+        verdict = "ok" if median < GOAL_MS else "SLOW"
+        print(f"{provider:<10} {name:<28} {median:>10.2f} {best:>9.2f}  {verdict}")
+
+
+def main() -> None:
     print(f"{'vendor':<10} {'operation':<28} {'median ms':>10} {'best ms':>9}  goal < {GOAL_MS} ms")
     for provider in PROVIDERS:
-        adapter = get_adapter(provider)
-        messages, _ = project(history(provider), provider, "bench-model")
-        request = ModelRequest(model="bench-model", instructions="Be brief.", messages=messages, tools=(tool,))
-        body = adapter.encode_request(request)
-        response = ModelResponse(
-            provider=provider,
-            id="resp_1",
-            model="bench-model",
-            message=messages[1],
-            usage=Usage(input_tokens=5000, output_tokens=40),
-            stop_reason="tool_calls",
-        )
-        response_body = adapter.encode_response(response)
-        rows = {
-            "encode_request (200 msgs)": lambda: adapter.encode_request(request),
-            "decode_request (200 msgs)": lambda: adapter.decode_request(body),
-            "encode_response": lambda: adapter.encode_response(response),
-            "decode_response": lambda: adapter.decode_response(response_body),
-        }
-        for name, fn in rows.items():
-            median, best = best_ms(fn)
-            verdict = "ok" if median < GOAL_MS else "SLOW"
-            print(f"{provider:<10} {name:<28} {median:>10.2f} {best:>9.2f}  {verdict}")
+        bench(provider)
 
 
 if __name__ == "__main__":
