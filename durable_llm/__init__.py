@@ -1,5 +1,8 @@
 """durable_llm: write an LLM agent once, run it on any vendor inside a durable Temporal workflow."""
 
+from typing import TYPE_CHECKING
+
+from durable_llm.agent import Agent, AgentInput, AgentResult, ToolOptions
 from durable_llm.conversation import (
     MediaPart,
     Message,
@@ -13,9 +16,6 @@ from durable_llm.conversation import (
     ToolSpec,
     Usage,
 )
-from typing import TYPE_CHECKING
-
-from durable_llm.agent import Agent, AgentResult, ToolOptions
 from durable_llm.providers import ProviderError, get_adapter
 from durable_llm.tools import (
     MissingDocstringWarning,
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Agent",
+    "AgentInput",
     "AgentResult",
     "AgentWorkflow",
     "DurableLLMPlugin",

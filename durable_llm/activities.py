@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -36,6 +35,7 @@ from durable_llm.conversation import (
 )
 from durable_llm.providers.errors import ProviderError
 from durable_llm.testing.scripted import ScriptedModel
+from durable_llm.tools import ToolArgumentError, ToolContext
 
 MODEL_ACTIVITY = "durable_llm.call_model"
 """The model activity's name; tool activities are named after their tool."""
@@ -72,7 +72,7 @@ class AgentActivities:
 
     def __init__(
         self,
-        tools: Mapping[str, tuple[Callable[..., Any], ToolSpec]],
+        tools: Mapping[str, ToolSpec],
         scripted_models: Mapping[str, ScriptedModel],
         *,
         max_cached_conversations: int = 256,
@@ -116,28 +116,29 @@ class AgentActivities:
         result for the model; an `ApplicationError` the tool raises is left to the retry policy.
         """
         call = activity.payload_converter().from_payload(args[0].payload, ToolCallPart)
-        name = activity.info().activity_type
-        if name not in self._tools:
-            return error_result(call, f"tool {name!r} is not registered on this worker")
-        fn, spec = self._tools[name]
-        from durable_llm.tools import ToolArgumentError, ToolContext
-
+        info = activity.info()
+        spec = self._tools.get(info.activity_type)
+        if spec is None or spec.function is None:
+            return error_result(call, f"tool {info.activity_type!r} is not registered on this worker")
         try:
             arguments = spec.validate_arguments(call.arguments_raw)
         except ToolArgumentError as err:
-            return error_result(call, f"invalid arguments for {name}: {err}")
-        if spec.wants_context:
-            arguments = {"context": ToolContext(), **arguments}
+            return error_result(call, str(err))
+        context = ToolContext(
+            tool_call_id=call.id or info.activity_id, tool_name=spec.name, workflow_id=info.workflow_id
+        )
+        leading = (context,) if spec.wants_context else ()
+        fn = spec.function
         async with _heartbeating():
             try:
                 if inspect.iscoroutinefunction(fn):
-                    value = await fn(**arguments)
+                    value = await fn(*leading, **arguments)
                 else:
-                    value = await asyncio.to_thread(fn, **arguments)
+                    value = await asyncio.to_thread(fn, *leading, **arguments)
             except ApplicationError:
                 raise
             except Exception as err:
-                return error_result(call, f"{name} failed: {type(err).__name__}: {err}")
+                return error_result(call, f"{spec.name} failed: {type(err).__name__}: {err}")
         return _result(call, value)
 
     def _scripted_model(self, name: str) -> ScriptedModel:
@@ -175,7 +176,7 @@ class AgentActivities:
                 type="not_found",
                 non_retryable=True,
             )
-        return self._tools[tool][1]
+        return self._tools[tool]
 
     async def _transcript(self, turn: ModelTurn) -> tuple[Agent, tuple[Message, ...]]:
         """The agent and its first `turn.version` messages: from the cache, topped up by querying the workflow."""
@@ -229,9 +230,7 @@ def _result(call: ToolCallPart, value: Any) -> ToolResultPart:
         value = [value]
     if isinstance(value, list) and value and all(isinstance(v, (TextPart, MediaPart)) for v in value):
         return ToolResultPart(call_id=call.id, name=call.name, content=tuple(value))
-    plain = _JSON.dump_python(value, mode="json")
-    # Vendors that take text only read `content`; keep the JSON text there too.
-    return ToolResultPart(call_id=call.id, name=call.name, value=plain, content=(TextPart(text=json.dumps(plain)),))
+    return ToolResultPart(call_id=call.id, name=call.name, value=_JSON.dump_python(value, mode="json"))
 
 
 def error_result(call: ToolCallPart, message: str) -> ToolResultPart:

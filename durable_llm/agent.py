@@ -94,7 +94,9 @@ class Agent(FrozenModel):
         if not sep or not provider or not name:
             raise ValueError(f"model must look like 'provider:model' (e.g. 'openai:gpt-5'), got {value!r}")
         if provider not in MODEL_PROVIDERS:
-            raise ValueError(f"unknown provider {provider!r} in model {value!r}; choose one of: {', '.join(MODEL_PROVIDERS)}")
+            raise ValueError(
+                f"unknown provider {provider!r} in model {value!r}; choose one of: {', '.join(MODEL_PROVIDERS)}"
+            )
         return value
 
     @field_validator("tools", mode="before")
@@ -142,6 +144,18 @@ def _as_tool(item: Any) -> Any:
 
         return tool_spec(item)
     return item
+
+
+class AgentInput(FrozenModel):
+    """What starts an `AgentWorkflow`: the agent, its first user message, and whether to stay open.
+
+    With `chat` (implied when there is no `message`) the workflow answers `send_message` updates
+    until the `end_conversation` signal; otherwise it returns after answering `message`.
+    """
+
+    agent: Agent
+    message: str | None = None
+    chat: bool = False
 
 
 class PendingApproval(FrozenModel):

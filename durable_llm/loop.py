@@ -122,7 +122,9 @@ class AgentSession:
     async def _call_model(self) -> ModelResponse:
         self._phase = "thinking"
         info = workflow.info()
-        turn = ModelTurn(workflow_id=info.workflow_id, run_id=info.run_id, query=self._query, version=len(self.messages))
+        turn = ModelTurn(
+            workflow_id=info.workflow_id, run_id=info.run_id, query=self._query, version=len(self.messages)
+        )
         response = await workflow.execute_activity(
             MODEL_ACTIVITY,
             turn,
@@ -138,8 +140,8 @@ class AgentSession:
 
     async def _run_tools(self, calls: Sequence[ToolCallPart]) -> tuple[ToolResultPart, ...]:
         self._phase = "running_tools"
-        keys = [call.id or f"{self.turns}.{index}" for index, call in enumerate(calls)]
-        return tuple(await asyncio.gather(*(self._run_tool(call, key) for call, key in zip(calls, keys))))
+        runs = (self._run_tool(call, call.id or f"{self.turns}.{index}") for index, call in enumerate(calls))
+        return tuple(await asyncio.gather(*runs))
 
     async def _run_tool(self, call: ToolCallPart, key: str) -> ToolResultPart:
         if call.name not in self.agent.tool_names:
@@ -206,4 +208,3 @@ def _register_transcript_query(handler: Callable[[int], TranscriptPage]) -> str:
         name = f"{TRANSCRIPT_QUERY}.{number}"
     workflow.set_query_handler(name, handler)
     return name
-

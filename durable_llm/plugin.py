@@ -15,6 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from durable_llm.activities import AgentActivities
 from durable_llm.conversation import ToolSpec
 from durable_llm.testing.scripted import ScriptedModel
+from durable_llm.tools import tool_spec
 from durable_llm.workflow import AgentWorkflow
 
 PASSTHROUGH_MODULES: tuple[str, ...] = ("openai", "anthropic", "google.genai", "httpx", "httpx2", "durable_llm")
@@ -35,7 +36,7 @@ class DurableLLMPlugin(SimplePlugin):
 
     def __init__(
         self,
-        tools: Sequence[Callable[..., Any]] = (),
+        tools: Sequence[Callable[..., Any] | ToolSpec] = (),
         *,
         scripted_models: Mapping[str, ScriptedModel] | None = None,
     ) -> None:
@@ -49,15 +50,15 @@ class DurableLLMPlugin(SimplePlugin):
         )
 
 
-def _registry(tools: Sequence[Callable[..., Any]]) -> dict[str, tuple[Callable[..., Any], ToolSpec]]:
-    registry: dict[str, tuple[Callable[..., Any], ToolSpec]] = {}
-    for fn in tools:
-        from durable_llm.tools import tool_spec
-
-        spec = tool_spec(fn)
+def _registry(tools: Sequence[Callable[..., Any] | ToolSpec]) -> dict[str, ToolSpec]:
+    registry: dict[str, ToolSpec] = {}
+    for tool in tools:
+        spec = tool if isinstance(tool, ToolSpec) else tool_spec(tool)
+        if spec.function is None:
+            raise ValueError(f"tool {spec.name!r} has no function to run: pass the function, or tool_spec(function)")
         if spec.name in registry:
             raise ValueError(f"two tools are named {spec.name!r}; tool names must be unique")
-        registry[spec.name] = (fn, spec)
+        registry[spec.name] = spec
     return registry
 
 

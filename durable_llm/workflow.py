@@ -6,7 +6,7 @@ import asyncio
 
 from temporalio import workflow
 
-from durable_llm.agent import Agent, AgentResult, AgentStatus, HistoryPage
+from durable_llm.agent import AgentInput, AgentResult, AgentStatus, HistoryPage
 from durable_llm.loop import AgentSession
 
 
@@ -14,24 +14,25 @@ from durable_llm.loop import AgentSession
 class AgentWorkflow:
     """Runs an agent on a first message and returns its `AgentResult`.
 
-    With `chat=True` (or no first message) the conversation stays open: each `send_message`
-    update runs one more exchange and returns the reply, until the `end_conversation` signal.
-    Queries: `status` (what it is doing, the calls waiting for approval) and `history` (paged).
+    Started with an `AgentInput`. In a chat (`chat=True`, or no first message) the conversation
+    stays open: each `send_message` update runs one more exchange and returns the reply, until
+    the `end_conversation` signal. Queries: `status` (what it is doing, the calls waiting for
+    approval) and `history` (paged).
     """
 
     @workflow.init
-    def __init__(self, agent: Agent, message: str | None = None, chat: bool = False) -> None:
-        self._session = AgentSession(agent)
-        self._chat = chat or message is None
+    def __init__(self, input: AgentInput) -> None:
+        self._session = AgentSession(input.agent)
+        self._chat = input.chat or input.message is None
         self._one_at_a_time = asyncio.Lock()
         self._ended = False
 
     @workflow.run
-    async def run(self, agent: Agent, message: str | None = None, chat: bool = False) -> AgentResult:
-        """Answer `message`, then (in a chat) answer `send_message` updates until `end_conversation`."""
-        if message is not None:
+    async def run(self, input: AgentInput) -> AgentResult:
+        """Answer the first message, then (in a chat) `send_message` updates until `end_conversation`."""
+        if input.message is not None:
             async with self._one_at_a_time:
-                result = await self._session.run(message)
+                result = await self._session.run(input.message)
             if not self._chat:
                 self._session.close()
                 return result

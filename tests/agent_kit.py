@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,22 +13,35 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from durable_llm import DurableLLMPlugin
+from durable_llm import AgentWorkflow, DurableLLMPlugin
+from durable_llm.agent import AgentStatus
 
 
 @asynccontextmanager
 async def agent_worker(
-    env: WorkflowEnvironment, plugin: DurableLLMPlugin, **worker_options: Any
+    env: WorkflowEnvironment, plugin: DurableLLMPlugin, task_queue: str | None = None, **worker_options: Any
 ) -> AsyncIterator[tuple[Client, str]]:
-    """A client carrying `plugin` and a worker (inheriting it) on a task queue of its own."""
+    """A client carrying `plugin` and a worker (inheriting it), by default on a task queue of its own."""
     client = Client(env.client.service_client, namespace=env.client.namespace, plugins=[plugin])
-    task_queue = f"agent-{uuid.uuid4()}"
+    task_queue = task_queue or f"agent-{uuid.uuid4()}"
     async with Worker(client, task_queue=task_queue, **worker_options):
         yield client, task_queue
 
 
 def new_id() -> str:
     return f"conversation-{uuid.uuid4()}"
+
+
+async def wait_for_state(handle: WorkflowHandle, state: str, timeout: float = 10.0) -> AgentStatus:
+    """Poll the `status` query until the agent is in `state`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = await handle.query(AgentWorkflow.status)
+        if status.state == state:
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"agent still {status.state!r} after {timeout} s, expected {state!r}")
+        await asyncio.sleep(0.05)
 
 
 async def history_payload_bytes(handle: WorkflowHandle) -> int:
@@ -50,3 +65,42 @@ def _payload_bytes(message: Any) -> int:
         else:
             total += _payload_bytes(value)
     return total
+
+
+def get_weather(city: str) -> dict:
+    """The current weather in a city.
+
+    Args:
+        city: The city's name, e.g. "Paris".
+    """
+    return {"city": city, "sky": "sunny", "celsius": 21}
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: The first addend.
+        b: The second addend.
+    """
+    return a + b
+
+
+async def nap(seconds: float) -> str:
+    """Sleep for a while, then say how long.
+
+    Args:
+        seconds: How long to sleep.
+    """
+    await asyncio.sleep(seconds)
+    return f"slept {seconds} s"
+
+
+def slow_lookup(key: str) -> str:
+    """Look a key up in a slow, blocking store (1 s).
+
+    Args:
+        key: What to look up.
+    """
+    time.sleep(1)
+    return f"value of {key}"

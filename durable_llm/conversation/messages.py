@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import JsonValue
+from pydantic import Field, JsonValue
 
 from durable_llm.conversation.base import SCHEMA_VERSION, FrozenModel, ProviderDetails
 from durable_llm.conversation.parts import Part, TextPart, ToolCallPart
@@ -21,7 +21,7 @@ class Message(FrozenModel):
 
     role: Role
     parts: tuple[Part, ...] = ()
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -39,7 +39,7 @@ class ToolChoice(FrozenModel):
 
     mode: Literal["auto", "none", "required", "tool"] = "auto"
     name: str | None = None
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)
 
 
 class OutputSchema(FrozenModel):
@@ -49,7 +49,7 @@ class OutputSchema(FrozenModel):
     description: str | None = None
     json_schema: dict[str, Any]
     strict: bool | None = None
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)
 
 
 class ModelRequest(FrozenModel):
@@ -73,7 +73,7 @@ class ModelRequest(FrozenModel):
     stop: tuple[str, ...] | None = None
     seed: int | None = None
     output_schema: OutputSchema | None = None
-    provider_options: dict[str, dict[str, JsonValue]] = {}
+    provider_options: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)
 
 
 class Usage(FrozenModel):
@@ -84,7 +84,7 @@ class Usage(FrozenModel):
     cached_input_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -107,4 +107,4 @@ class ModelResponse(FrozenModel):
     usage: Usage = Usage()
     stop_reason: StopReason | None = None
     raw_stop_reason: str | None = None
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)

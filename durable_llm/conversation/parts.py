@@ -19,7 +19,7 @@ class Citation(FrozenModel):
     cited_text: str | None = None
     start_index: int | None = None
     end_index: int | None = None
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)
 
 
 class TextPart(FrozenModel):
@@ -28,7 +28,7 @@ class TextPart(FrozenModel):
     kind: Literal["text"] = "text"
     text: str
     citations: tuple[Citation, ...] = ()
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)
 
 
 class MediaPart(FrozenModel):
@@ -45,7 +45,7 @@ class MediaPart(FrozenModel):
     data: str | None = None
     file_id: str | None = None
     filename: str | None = None
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)
 
 
 class ToolCallPart(FrozenModel):
@@ -56,7 +56,7 @@ class ToolCallPart(FrozenModel):
     name: str
     arguments_raw: str
     arguments: JsonValue = None
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)
 
 
 class ToolResultPart(FrozenModel):
@@ -68,7 +68,7 @@ class ToolResultPart(FrozenModel):
     content: tuple[TextPart | MediaPart, ...] = ()
     value: JsonValue = None
     is_error: bool = False
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -98,7 +98,7 @@ class ReasoningPart(FrozenModel):
     summary: tuple[str, ...] = ()
     token: ReasoningToken | None = None
     redacted: bool = False
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)
 
 
 class RefusalPart(FrozenModel):
@@ -106,7 +106,7 @@ class RefusalPart(FrozenModel):
 
     kind: Literal["refusal"] = "refusal"
     text: str
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)
 
 
 class ProviderPart(FrozenModel):

@@ -62,7 +62,7 @@ class ToolSpec(FrozenModel):
     description: str | None = None
     parameters: dict[str, Any] = {"type": "object", "properties": {}}
     strict: bool | None = None
-    provider_details: ProviderDetails = {}
+    provider_details: ProviderDetails = Field(default_factory=dict)
 
     _function: Callable[..., Any] | None = PrivateAttr(default=None)
     _coerce: Callable[[dict[str, Any]], dict[str, Any]] | None = PrivateAttr(default=None)

@@ -18,7 +18,8 @@ in `provider_details["openai"]` as the vendor's own keys, next to these markers 
   output, took the other form than ours by default (a string for one plain text, when the item
   has no "type").
 - "input_form": "string" on the one user Message of a request whose `input` was a plain string.
-- "absent": keys our encoding always writes that the vendor body left out.
+- "absent": keys our encoding always writes that the vendor body left out (on Usage,
+  "cache_write_tokens" is the one in input_tokens_details, which older API versions omit).
 - "tool_choice": a tool_choice object other than `{"type": "function", "name": ...}`, verbatim.
 
 Hand-built parts (no "openai" details) get what the API needs: in a request, each assistant text
@@ -199,7 +200,9 @@ class OpenAIResponsesAdapter:
             if isinstance(source, str):
                 messages = (
                     Message(
-                        role="user", parts=(TextPart(text=source, provider_details={}),), provider_details=_pd({"input_form": "string"})
+                        role="user",
+                        parts=(TextPart(text=source, provider_details={}),),
+                        provider_details=_pd({"input_form": "string"}),
                     ),
                 )
             elif isinstance(source, list):
@@ -209,6 +212,7 @@ class OpenAIResponsesAdapter:
         tools: tuple[Tool, ...] = ()
         if isinstance(rest.get("tools"), list) and rest["tools"]:
             tools = tuple(_decode_tool(tool, f"tools[{i}]") for i, tool in enumerate(rest.pop("tools")))
+        # The fields below take their keys out of `rest`; provider_options, last, keeps what is left.
         return ModelRequest(
             model=model,
             instructions=_pop(rest, "instructions", str),
@@ -701,26 +705,27 @@ def _decode_format(rest: dict[str, Any]) -> OutputSchema | None:
 
 def _decode_usage(raw: dict[str, Any]) -> Usage:
     extras = dict(raw)
+    absent = [key for key in ("input_tokens_details", "output_tokens_details") if key not in raw]
     input_details = dict(_pop(extras, "input_tokens_details", dict) or {})
     output_details = dict(_pop(extras, "output_tokens_details", dict) or {})
-    usage = {
+    if "input_tokens_details" not in absent and "cache_write_tokens" not in input_details:
+        absent.append("cache_write_tokens")  # not reported by older API versions
+    counts = {
         "input_tokens": _pop(extras, "input_tokens", int) or 0,
         "output_tokens": _pop(extras, "output_tokens", int) or 0,
         "cached_input_tokens": _pop(input_details, "cached_tokens", int) or 0,
+        "cache_write_tokens": _pop(input_details, "cache_write_tokens", int) or 0,
         "reasoning_tokens": _pop(output_details, "reasoning_tokens", int) or 0,
     }
-    # A reported zero stays a vendor key: our encoding writes cache_write_tokens only when non-zero.
-    if input_details.get("cache_write_tokens"):
-        usage["cache_write_tokens"] = _pop(input_details, "cache_write_tokens", int) or 0
-    if extras.get("total_tokens") == usage["input_tokens"] + usage["output_tokens"]:
+    if extras.get("total_tokens") == counts["input_tokens"] + counts["output_tokens"]:
         del extras["total_tokens"]
-    for key, nested in (("input_tokens_details", input_details), ("output_tokens_details", output_details)):
-        if nested:
-            extras[key] = nested
-        elif key not in raw:
-            extras.setdefault("absent", []).append(key)
-    # (a non-object details value was never taken out, so it is replayed as it came)
-    return Usage(**usage, provider_details=_pd(extras))
+    if input_details:
+        extras["input_tokens_details"] = input_details
+    if output_details:
+        extras["output_tokens_details"] = output_details
+    if absent:
+        extras["absent"] = absent
+    return Usage(**counts, provider_details=_pd(extras))
 
 
 def _stop_reason(raw: str | None, parts: list[Part]) -> StopReason | None:
@@ -988,9 +993,10 @@ def _encode_format(schema: OutputSchema) -> dict[str, Any]:
 
 
 def _encode_usage(usage: Usage) -> dict[str, Any]:
-    input_details: dict[str, Any] = {"cached_tokens": usage.cached_input_tokens}
-    if usage.cache_write_tokens:
-        input_details["cache_write_tokens"] = usage.cache_write_tokens
+    details = dict(_details(usage))
+    input_details = {"cached_tokens": usage.cached_input_tokens, "cache_write_tokens": usage.cache_write_tokens}
+    if "cache_write_tokens" in details.get("absent", ()):
+        del input_details["cache_write_tokens"]
     out: dict[str, Any] = {
         "input_tokens": usage.input_tokens,
         "input_tokens_details": input_details,
@@ -998,7 +1004,6 @@ def _encode_usage(usage: Usage) -> dict[str, Any]:
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
         "total_tokens": usage.input_tokens + usage.output_tokens,
     }
-    details = dict(_details(usage))
     for key in ("input_tokens_details", "output_tokens_details"):
         if isinstance(details.get(key), dict):
             out[key].update(details.pop(key))
