@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING
 
 from durable_llm.agent import Agent, AgentInput, AgentResult, ToolOptions
+from durable_llm.config import ConfigError, Settings, load_settings
 from durable_llm.conversation import (
     MediaPart,
     Message,
@@ -28,23 +29,39 @@ from durable_llm.tools import (
 
 if TYPE_CHECKING:
     from durable_llm.loop import run_agent
+    from durable_llm.payload_guard import PayloadGuard, PayloadTooLarge, check_payload_size
     from durable_llm.plugin import DurableLLMPlugin
+    from durable_llm.storage import (
+        AesGcmCodec,
+        BlobNotFound,
+        LocalBlobDriver,
+        external_storage,
+        s3_driver,
+        with_external_storage,
+    )
     from durable_llm.workflow import AgentWorkflow
 
 __all__ = [
+    "AesGcmCodec",
     "Agent",
     "AgentInput",
     "AgentResult",
     "AgentWorkflow",
+    "BlobNotFound",
+    "ConfigError",
     "DurableLLMPlugin",
+    "LocalBlobDriver",
     "MediaPart",
     "Message",
     "MissingDocstringWarning",
     "ModelRequest",
     "ModelResponse",
+    "PayloadGuard",
+    "PayloadTooLarge",
     "ProviderError",
     "ReasoningPart",
     "RefusalPart",
+    "Settings",
     "TextPart",
     "ToolArgumentError",
     "ToolCallPart",
@@ -54,10 +71,15 @@ __all__ = [
     "ToolResultPart",
     "ToolSpec",
     "Usage",
+    "check_payload_size",
+    "external_storage",
     "get_adapter",
+    "load_settings",
     "run_agent",
+    "s3_driver",
     "tool",
     "tool_spec",
+    "with_external_storage",
 ]
 
 # The Temporal pieces load temporalio (~0.3 s), so they are imported on first use.
@@ -65,6 +87,15 @@ _TEMPORAL = {
     "AgentWorkflow": "durable_llm.workflow",
     "DurableLLMPlugin": "durable_llm.plugin",
     "run_agent": "durable_llm.loop",
+    "PayloadGuard": "durable_llm.payload_guard",
+    "PayloadTooLarge": "durable_llm.payload_guard",
+    "check_payload_size": "durable_llm.payload_guard",
+    "AesGcmCodec": "durable_llm.storage",
+    "BlobNotFound": "durable_llm.storage",
+    "LocalBlobDriver": "durable_llm.storage",
+    "external_storage": "durable_llm.storage",
+    "s3_driver": "durable_llm.storage",
+    "with_external_storage": "durable_llm.storage",
 }
 
 

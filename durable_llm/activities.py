@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 from temporalio import activity
@@ -34,14 +34,16 @@ from durable_llm.conversation import (
     ToolSpec,
 )
 from durable_llm.providers.errors import ProviderError
-from durable_llm.testing.scripted import ScriptedModel
 from durable_llm.tools import ToolArgumentError, ToolContext
+
+if TYPE_CHECKING:
+    from durable_llm.testing.scripted import ScriptedModel
 
 MODEL_ACTIVITY = "durable_llm.call_model"
 """The model activity's name; tool activities are named after their tool."""
 
 HEARTBEAT_INTERVAL = 1.0
-"""Seconds between heartbeats of a running model call or tool."""
+"""Seconds between heartbeats of a running model call or tool (less if the heartbeat timeout is short)."""
 
 MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 """How soon a model call on a dead worker is noticed and retried elsewhere."""
@@ -94,19 +96,9 @@ class AgentActivities:
         agent, messages = await self._transcript(turn)
         request = self._request(agent, messages)
         async with _heartbeating():
-            try:
-                if agent.provider == "test":
-                    return await self._scripted_model(agent.model_name).respond(request)
-                from durable_llm.transport import call_vendor
-
-                return await call_vendor(request, provider=agent.provider)
-            except ProviderError as err:
-                raise ApplicationError(
-                    f"{agent.model}: {err}",
-                    type=err.kind,
-                    non_retryable=not err.retryable,
-                    next_retry_delay=timedelta(seconds=err.retry_after) if err.retry_after is not None else None,
-                ) from err
+            if agent.provider == "test":
+                return await self._scripted_reply(agent.model_name, request)
+            return await _vendor_reply(agent, request)
 
     @activity.defn(dynamic=True)
     async def run_tool(self, args: Sequence[RawValue]) -> ToolResultPart:
@@ -141,7 +133,8 @@ class AgentActivities:
                 return error_result(call, f"{spec.name} failed: {type(err).__name__}: {err}")
         return _result(call, value)
 
-    def _scripted_model(self, name: str) -> ScriptedModel:
+    async def _scripted_reply(self, name: str, request: ModelRequest) -> ModelResponse:
+        """The scripted model's answer; a script that fails is a bug in the test, so it is not retried."""
         if name not in self._scripted:
             known = ", ".join(sorted(self._scripted)) or "none"
             raise ApplicationError(
@@ -150,7 +143,12 @@ class AgentActivities:
                 type="not_found",
                 non_retryable=True,
             )
-        return self._scripted[name]
+        try:
+            return await self._scripted[name].respond(request)
+        except Exception as err:
+            raise ApplicationError(
+                f"scripted model {name!r} failed: {err}", type="scripted", non_retryable=True
+            ) from err
 
     def _request(self, agent: Agent, messages: tuple[Message, ...]) -> ModelRequest:
         return ModelRequest(
@@ -201,14 +199,36 @@ class AgentActivities:
         return agent, messages[: turn.version]
 
 
+async def _vendor_reply(agent: Agent, request: ModelRequest) -> ModelResponse:
+    """The vendor's answer, its errors turned into failures Temporal retries (or not) as they deserve."""
+    from durable_llm.transport import call_vendor
+
+    try:
+        return await call_vendor(request, provider=agent.provider)
+    except ProviderError as err:
+        raise ApplicationError(
+            f"{agent.model}: {err}",
+            type=err.kind,
+            non_retryable=not err.retryable,
+            next_retry_delay=timedelta(seconds=err.retry_after) if err.retry_after is not None else None,
+        ) from err
+    except ValueError as err:  # the adapter cannot encode this request: trying again cannot help
+        raise ApplicationError(
+            f"{agent.model}: the request cannot be sent: {err}", type="bad_request", non_retryable=True
+        ) from err
+
+
 @asynccontextmanager
 async def _heartbeating() -> AsyncIterator[None]:
     """Heartbeat in the background while the body runs, so a dead worker is noticed in seconds."""
 
+    timeout = activity.info().heartbeat_timeout
+    interval = min(HEARTBEAT_INTERVAL, timeout.total_seconds() / 4) if timeout else HEARTBEAT_INTERVAL
+
     async def beat() -> None:
         while True:
             activity.heartbeat()
-            await asyncio.sleep(HEARTBEAT_INTERVAL)
+            await asyncio.sleep(interval)
 
     task = asyncio.create_task(beat())
     try:

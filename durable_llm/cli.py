@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
@@ -28,7 +30,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from durable_llm.agent import AgentResult, AgentStatus, HistoryPage
+from durable_llm.agent import AgentInput, AgentResult, AgentStatus, HistoryPage
 from durable_llm.config import ConfigError, Settings, import_tools, load_settings
 from durable_llm.conversation import (
     Message,
@@ -52,7 +54,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 DEMO_TASK_QUEUE = "durable-llm-demo"
 """The demo's own task queue, so a worker for other tools never picks up its tool calls."""
@@ -164,8 +166,10 @@ async def _demo(settings: Settings, conversation: str | None, think: float) -> N
     async with AsyncExitStack() as stack:
         connection = await stack.enter_async_context(_connected(settings, _plugin(weather.WEATHER_TOOLS)))
         client = connection.client
-        if conversation is not None:
-            handle = client.get_workflow_handle(conversation, result_type=AgentResult)
+        resuming = conversation is not None
+        conversation = conversation or f"weather-demo-{uuid.uuid4().hex[:8]}"
+        handle = client.get_workflow_handle(conversation, result_type=AgentResult)
+        if resuming:
             # The conversation goes on with the model it started with, whatever the configuration says now.
             model = await (await handle.describe()).memo_value("model", default=settings.model)
             settings = settings.model_copy(update={"model": model})
@@ -174,18 +178,17 @@ async def _demo(settings: Settings, conversation: str | None, think: float) -> N
         else:
             _go_offline(stack, settings, think)
         await stack.enter_async_context(_worker_running(client, DEMO_TASK_QUEUE))
-        if conversation is None:
+        if resuming:
+            console.print(f"Resuming [bold]{conversation}[/]: the workflow kept its state while nothing ran.")
+        else:
             agent = settings.agent(tools=weather.WEATHER_TOOLS, name="weather", instructions=weather.INSTRUCTIONS)
-            conversation = f"weather-demo-{uuid.uuid4().hex[:8]}"
-            handle = await client.start_workflow(
+            await client.start_workflow(
                 AgentWorkflow.run,
-                args=[agent, weather.QUESTION, False],
+                AgentInput(agent=agent, message=weather.QUESTION),
                 id=conversation,
                 task_queue=DEMO_TASK_QUEUE,
                 memo={"model": agent.model},
             )
-        else:
-            console.print(f"Resuming [bold]{conversation}[/]: the workflow kept its state while nothing ran.")
         resume = f"durable-llm demo --conversation {conversation}"
         console.print(
             f"Conversation [bold]{conversation}[/]. Try durability: press Ctrl-C while it works, then run "
@@ -197,7 +200,7 @@ async def _demo(settings: Settings, conversation: str | None, think: float) -> N
             console.print(f"\n[yellow]Interrupted.[/] The conversation is safe in Temporal; resume it with: {resume}")
             raise
         _print_usage(result.usage, result.turns)
-        console.print(f"\nSee every step in the Temporal UI{_ui_hint(connection, conversation)}.")
+        console.print(f"\nEvery step is in the Temporal UI{_ui_hint(connection, conversation)}")
 
 
 def _go_offline(stack: AsyncExitStack, settings: Settings, think: float) -> None:
@@ -232,12 +235,13 @@ async def _one_shot(settings: Settings, prompt: str, extra_tools: Sequence[str],
     ):
         handle = await connection.client.start_workflow(
             AgentWorkflow.run,
-            args=[settings.agent(tools=tools), prompt, False],
+            AgentInput(agent=settings.agent(tools=tools), message=prompt),
             id=f"run-{uuid.uuid4().hex[:12]}",
             task_queue=settings.task_queue,
         )
         result = await _follow_to_end(handle)
     _print_usage(result.usage, result.turns)
+    console.print(f"[dim]Conversation {handle.id}: durable-llm history {handle.id}[/]")
 
 
 async def _chat(settings: Settings, conversation: str | None, extra_tools: Sequence[str], worker: bool) -> None:
@@ -255,7 +259,7 @@ async def _chat(settings: Settings, conversation: str | None, extra_tools: Seque
             conversation = f"chat-{uuid.uuid4().hex[:12]}"
             handle = await client.start_workflow(
                 AgentWorkflow.run,
-                args=[settings.agent(tools=tools), None, True],
+                AgentInput(agent=settings.agent(tools=tools), chat=True),
                 id=conversation,
                 task_queue=settings.task_queue,
             )
@@ -269,7 +273,7 @@ async def _chat(settings: Settings, conversation: str | None, extra_tools: Seque
         )
         while True:
             try:
-                text = await asyncio.to_thread(console.input, "[bold cyan]you[/] > ")
+                text = await _ask("[bold cyan]you[/] > ")
             except EOFError:
                 console.print(f"\nLeft open: durable-llm chat --conversation {conversation}")
                 return
@@ -458,7 +462,7 @@ async def _ask_approval(handle: WorkflowHandle[Any, Any], call_id: str, name: st
     from durable_llm.workflow import AgentWorkflow
 
     console.print(f"[yellow]The agent wants to run[/] {escape(name)}({escape(arguments)}) [dim](call {call_id})[/]")
-    answer = await asyncio.to_thread(console.input, "Allow it? [y/N] ")
+    answer = await _ask("Allow it? [y/N] ")
     approved = answer.strip().lower() in ("y", "yes")
     reason = None if approved else "the user said no"
     await handle.execute_update(AgentWorkflow.approve_tool_call, args=[call_id, approved, reason])
@@ -551,10 +555,8 @@ def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
     from durable_llm.server import EmbeddedServerError
 
-    # SIGTERM unwinds like Ctrl-C, so the worker stops and the embedded server is shut down.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        asyncio.run(main())
+        asyncio.run(_interruptible(main()))
     except ConfigError as exc:
         console.print(f"[bold red]Configuration error[/]: {escape(str(exc))}")
         raise typer.Exit(2) from None
@@ -562,5 +564,55 @@ def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
         cause = getattr(exc, "cause", None)
         console.print(f"[bold red]Error[/]: {escape(str(exc))}" + (f": {escape(str(cause))}" if cause else ""))
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         raise typer.Exit(130) from None
+
+
+async def _interruptible(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main`; Ctrl-C or SIGTERM cancels it, so the worker stops and the embedded server shuts down.
+
+    A second Ctrl-C while that happens interrupts at once.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+
+    def interrupt() -> None:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
+        # The worker cancels the activities it was running on the way out: expected, not worth a traceback.
+        logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
+        task.cancel()
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, interrupt)
+    await main
+
+
+async def _ask(prompt: str) -> str:
+    """Read a line from the terminal without blocking the loop (EOFError at end of input).
+
+    A daemon thread, unlike `asyncio.to_thread`, does not keep the process alive after Ctrl-C.
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    def read() -> None:
+        try:
+            line = console.input(prompt)
+        except BaseException as exc:  # EOFError, or KeyboardInterrupt delivered to this thread
+            loop.call_soon_threadsafe(_settle, answer, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, answer, line, None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return await answer
+
+
+def _settle(future: asyncio.Future[str], value: str | None, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value or "")

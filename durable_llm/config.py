@@ -33,7 +33,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from durable_llm.agent import Agent
+from durable_llm.agent import Agent, ToolOptions
 
 ENV_PREFIX = "DURABLE_LLM_"
 TOML_FILE = "durable_llm.toml"
@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     max_turns: int = Field(default=10, ge=1)
     tools: Annotated[tuple[str, ...], NoDecode] = ()
     """Tools as "module:attribute" (a function, or a list of functions); comma-separated in the environment."""
+    approval_required: Annotated[tuple[str, ...], NoDecode] = ()
+    """Names of tools that wait for a person's approval (`durable-llm approve`, or a prompt in `durable-llm chat`)."""
     task_queue: str = "durable-llm"
     temporal_address: str | None = None
     """host:port of a Temporal server; unset: Temporal's own TEMPORAL_ADDRESS / profile, else the embedded server."""
@@ -102,9 +104,9 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown provider {provider!r}; choose one of: {', '.join(VENDORS)}")
         return value
 
-    @field_validator("tools", mode="before")
+    @field_validator("tools", "approval_required", mode="before")
     @classmethod
-    def _split_tools(cls, value: Any) -> Any:
+    def _split_names(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
@@ -163,17 +165,31 @@ class Settings(BaseSettings):
             found.extend(import_tools(ref, source=self.origin("tools")))
         return found
 
-    def agent(self, *, tools: Sequence[Any] = (), name: str = "agent", instructions: str | None = None) -> Agent:
-        """The `Agent` these settings describe, with `tools` (functions, specs or names)."""
-        return Agent(
-            name=name,
-            model=self.model,
-            instructions=instructions if instructions is not None else self.instructions,
-            tools=tuple(tools),
-            temperature=self.temperature,
-            max_output_tokens=self.max_output_tokens,
-            max_turns=self.max_turns,
-        )
+    def agent(self, *, tools: Sequence[Any] = (), **options: Any) -> Agent:
+        """The `Agent` these settings describe, with `tools` (functions, specs or names).
+
+        `options` are further `Agent` fields (name, instructions, tool_options, ...); they win
+        over the settings.
+        """
+        configured: dict[str, Any] = {
+            "model": self.model,
+            "instructions": self.instructions,
+            "temperature": self.temperature,
+            "max_output_tokens": self.max_output_tokens,
+            "max_turns": self.max_turns,
+        }
+        agent = Agent(**{**configured, **options, "tools": tuple(tools)})
+        if not self.approval_required:
+            return agent
+        if unknown := [name for name in self.approval_required if name not in agent.tool_names]:
+            raise ConfigError(
+                "approval_required",
+                self.origin("approval_required"),
+                f"names tools the agent does not have: {', '.join(unknown)}",
+                f"name some of its tools ({', '.join(agent.tool_names) or 'it has none'})",
+            )
+        approval = {name: ToolOptions(requires_approval=True) for name in self.approval_required}
+        return agent.model_copy(update={"tool_options": {**approval, **agent.tool_options}})
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -121,16 +121,25 @@ def scripted_weather_model(request: ModelRequest) -> ModelResponse:
             text="Let me check the National Weather Service.",
             usage=usage,
         )
-    results = {part.name: part.text for part in last.parts if isinstance(part, ToolResultPart)}
-    forecast = results.get("get_forecast", "(no forecast)").split("\n---\n")[0]
-    alerts = results.get("get_alerts", "(no alerts)").split("\n---\n")
-    headline = alerts[0].splitlines()[0].removeprefix("Event: ")
+    results = {part.name: result_text(part) for part in last.parts if isinstance(part, ToolResultPart)}
+    forecast = (results.get("get_forecast") or "(no forecast)").split("\n---\n")[0]
+    alerts = (results.get("get_alerts") or "(no alerts)").split("\n---\n")
+    headline = alerts[0].partition("\n")[0].removeprefix("Event: ")
     return reply(
         f"In San Francisco — {forecast}\n"
         f"California has {len(alerts)} active alert(s); the first: {headline}.\n"
         "(This answer was scripted by the local fake model; the weather data came through the tools.)",
         usage=usage,
     )
+
+
+def result_text(part: ToolResultPart) -> str:
+    """A tool result as text, however the vendor carried it (Gemini: `{"output": text}` as the value)."""
+    if part.text:
+        return part.text
+    if isinstance(part.value, dict) and set(part.value) <= {"output", "error"}:
+        return str(next(iter(part.value.values()), ""))
+    return json.dumps(part.value)
 
 
 def _rough_usage(request: ModelRequest) -> Usage:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter
@@ -14,9 +14,11 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from durable_llm.activities import AgentActivities
 from durable_llm.conversation import ToolSpec
-from durable_llm.testing.scripted import ScriptedModel
 from durable_llm.tools import tool_spec
 from durable_llm.workflow import AgentWorkflow
+
+if TYPE_CHECKING:
+    from durable_llm.testing.scripted import ScriptedModel
 
 PASSTHROUGH_MODULES: tuple[str, ...] = ("openai", "anthropic", "google.genai", "httpx", "httpx2", "durable_llm")
 """Modules the workflow sandbox shares instead of re-importing: the vendor SDKs and their HTTP

@@ -180,7 +180,8 @@ class AesGcmCodec(PayloadCodec):
         return Payload(metadata={"encoding": self._ENCODING, "key-id": self._key_id}, data=nonce + sealed)
 
     def _decrypt(self, payload: Payload) -> Payload:
-        if payload.metadata.get("key-id") != self._key_id:
-            raise ValueError(f"payload was encrypted with key {payload.metadata.get('key-id')!r}, not {self._key_id!r}")
+        key_id = payload.metadata.get("key-id", b"")
+        if key_id != self._key_id:
+            raise ValueError(f"payload was encrypted with key {key_id.decode()!r}, not {self._key_id.decode()!r}")
         nonce, sealed = payload.data[:12], payload.data[12:]
         return Payload.FromString(self._aead.decrypt(nonce, sealed, self._key_id))

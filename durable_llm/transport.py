@@ -83,7 +83,7 @@ async def _send_anthropic(request: ModelRequest, body: dict[str, Any], timeout: 
     # a header and not a body key: the beta client sends the same path with `anthropic-beta`.
     body = dict(body)
     if betas := body.pop("betas", None):
-        options["headers"] = {"anthropic-beta": ",".join(betas) if isinstance(betas, list) else str(betas)}
+        options["headers"] = {"anthropic-beta": ",".join(betas)}
     response = await client.post("/v1/messages", body=body, cast_to=httpx2.Response, options=options)
     return response.content
 

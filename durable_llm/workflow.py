@@ -25,6 +25,8 @@ class AgentWorkflow:
         self._session = AgentSession(input.agent)
         self._chat = input.chat or input.message is None
         self._one_at_a_time = asyncio.Lock()
+        # Updates delivered with the start are handled before `run` begins; they queue after the first message.
+        self._first_message_pending = input.message is not None
         self._ended = False
 
     @workflow.run
@@ -32,6 +34,7 @@ class AgentWorkflow:
         """Answer the first message, then (in a chat) `send_message` updates until `end_conversation`."""
         if input.message is not None:
             async with self._one_at_a_time:
+                self._first_message_pending = False
                 result = await self._session.run(input.message)
             if not self._chat:
                 self._session.close()
@@ -44,6 +47,7 @@ class AgentWorkflow:
     @workflow.update
     async def send_message(self, text: str) -> str:
         """Send the next user message; returns the agent's reply."""
+        await workflow.wait_condition(lambda: not self._first_message_pending)
         async with self._one_at_a_time:
             result = await self._session.run(text)
         return result.output

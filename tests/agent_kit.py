@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+from google.protobuf.message import Message as ProtoMessage
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -51,19 +55,16 @@ async def history_payload_bytes(handle: WorkflowHandle) -> int:
 
 
 def _payload_bytes(message: Any) -> int:
-    from temporalio.api.common.v1 import Payload
-
     if isinstance(message, Payload):
         return message.ByteSize()
     total = 0
     for field, value in message.ListFields():
         if field.message_type is None:
             continue
-        if field.label == field.LABEL_REPEATED:
-            items = value.values() if hasattr(value, "values") and callable(value.values) else value
-            total += sum(_payload_bytes(item) for item in items if hasattr(item, "ListFields"))
-        else:
+        if isinstance(value, ProtoMessage):
             total += _payload_bytes(value)
+        else:  # a repeated field, or a map (e.g. headers)
+            total += sum(_payload_bytes(item) for item in (value.values() if hasattr(value, "keys") else value))
     return total
 
 
@@ -104,3 +105,14 @@ def slow_lookup(key: str) -> str:
     """
     time.sleep(1)
     return f"value of {key}"
+
+
+def checkpoint(folder: str) -> str:
+    """Mark that this worker process started the step, then work for 1 s.
+
+    Args:
+        folder: Where to leave the mark (a file named after the process id).
+    """
+    Path(folder, str(os.getpid())).touch()
+    time.sleep(1)
+    return f"checkpoint passed in process {os.getpid()}"

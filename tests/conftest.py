@@ -3,10 +3,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import sysconfig  # noqa: E402
+import sysconfig
 
-import pytest_asyncio  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
 
 TEMPORAL_CLI = Path(sysconfig.get_path("scripts")) / "temporal"
 

@@ -6,7 +6,7 @@ import typing
 from functools import cache
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import ConfigDict, TypeAdapter
 
 
 def _walk(value: Any) -> Any:
@@ -20,8 +20,9 @@ def _walk(value: Any) -> Any:
 
 @cache
 def _adapter(params: Any) -> TypeAdapter[Any]:
-    """Kept alive: pydantic-core panics if a lazy iterator outlives its TypeAdapter."""
-    return TypeAdapter(params)
+    """Strict about unknown keys at any depth (`params` must be a Union: pydantic refuses a config on a
+    bare TypedDict). Kept alive: pydantic-core panics if a lazy iterator outlives its TypeAdapter."""
+    return TypeAdapter(params, config=ConfigDict(extra="forbid"))
 
 
 def _check_top_level_keys(body: dict[str, Any], params: type) -> None:
@@ -31,10 +32,11 @@ def _check_top_level_keys(body: dict[str, Any], params: type) -> None:
 
 
 def validate_openai(body: dict[str, Any]) -> None:
+    from openai.types.responses import ResponseCreateParams
     from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming
 
     _check_top_level_keys(body, ResponseCreateParamsNonStreaming)
-    _walk(_adapter(ResponseCreateParamsNonStreaming).validate_python(body))
+    _walk(_adapter(ResponseCreateParams).validate_python(body))
 
 
 def validate_anthropic(body: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -133,9 +134,9 @@ async def test_chat_answers_send_message_updates_until_ended(temporal_env):
         result = await handle.result()
         with pytest.raises(RPCError, match="completed"):
             await handle.execute_update(AgentWorkflow.send_message, "too late")
+        assert (await handle.query(AgentWorkflow.status)).state == "done"
     assert (result.stop_reason, result.turns, len(result.messages)) == ("ended", 2, 4)
     assert result.output == "you said 'again' (3 messages)"
-    assert (await handle.query(AgentWorkflow.status)).state == "done"
 
 
 def delete_file(path: str) -> str:
@@ -220,3 +221,34 @@ async def test_a_worker_with_an_empty_cache_reads_the_transcript_from_the_workfl
     assert seen[2].instructions == "Echo."
     assert second.agent_activities.transcript_fetches == 1
     assert [m.text for m in result.messages] == ["one", "reply 1", "two", "reply 2", "three", "reply 3"]
+
+
+@workflow.defn
+class Cleanup:
+    """A user's own workflow whose agent step needs approval for a tool."""
+
+    @workflow.run
+    async def run(self, path: str) -> str:
+        agent = Agent(
+            model="test:cleaner",
+            tools=["delete_file"],
+            tool_options={"delete_file": ToolOptions(requires_approval=True)},
+        )
+        result = await run_agent(agent, f"Remove {path}")
+        return f"{result.output} ({results_of(result.messages[2])[0].text})"
+
+
+async def test_run_agent_takes_approvals_through_the_user_workflow(temporal_env):
+    model = ScriptedModel(
+        [call_tools(ToolCallPart(id="call_rm", name="delete_file", arguments_raw='{"path": "/tmp/y"}')), "Done."]
+    )
+    plugin = DurableLLMPlugin(tools=[delete_file], scripted_models={"cleaner": model})
+    async with agent_worker(temporal_env, plugin, workflows=[Cleanup]) as (client, queue):
+        handle = await client.start_workflow(Cleanup.run, "/tmp/y", id=new_id(), task_queue=queue)
+        for _ in range(200):  # the validator refuses until the call waits for approval
+            try:
+                await handle.execute_update("approve_tool_call", args=["call_rm", True])
+                break
+            except WorkflowUpdateFailedError:
+                await asyncio.sleep(0.05)
+        assert await handle.result() == "Done. (deleted /tmp/y)"

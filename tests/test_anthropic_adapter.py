@@ -52,6 +52,7 @@ from durable_llm.conversation import (
     ToolResultPart,
     ToolSpec,
     Usage,
+    project,
 )
 from durable_llm.providers import MalformedBody, Overloaded, ServerError, get_adapter
 from durable_llm.providers.anthropic import ADAPTER
@@ -265,6 +266,12 @@ def test_error_event_mid_stream_raises_a_retryable_overloaded_error():
         ADAPTER.decode_stream((FIXTURES / "stream_overloaded.sse").read_text())
     assert raised.value.retryable
     assert raised.value.vendor_type == "overloaded_error"
+
+
+def test_stream_text_holding_unicode_line_separators_is_not_cut_at_them():
+    # JSON strings may hold U+2028 and U+0085 unescaped; only CR and LF end an SSE line.
+    sse = (FIXTURES / "stream_line_separators.sse").read_text(encoding="utf-8")
+    assert ADAPTER.decode_stream(sse).message.text == "Line one\u2028line two\u0085end"
 
 
 def test_stream_cut_before_message_stop_is_a_retryable_error():
@@ -572,6 +579,17 @@ def test_a_message_holding_only_foreign_content_is_dropped():
     assert ADAPTER.encode_request(request)["messages"] == [
         {"role": "user", "content": [{"type": "text", "text": "hi"}]}
     ]
+
+
+def test_a_structured_tool_result_from_gemini_is_sent_as_compact_json():
+    gemini_body = json.loads((FIXTURES.parent / "gemini" / "tool_turn_request.json").read_text())
+    messages, _report = project(get_adapter("gemini").decode_request(gemini_body).messages, "anthropic")
+    body = ADAPTER.encode_request(ModelRequest(model="claude-haiku-4-5", messages=messages))
+    call = body["messages"][-2]["content"][0]
+    assert body["messages"][-1] == {
+        "role": "user",
+        "content": [{"type": "tool_result", "tool_use_id": call["id"], "content": '{"sky":"dégagé","temp_c":21}'}],
+    }
 
 
 def test_options_merge_in_and_a_system_block_list_replaces_instructions():

@@ -24,7 +24,7 @@ from durable_llm.conversation import (
     Usage,
     project,
 )
-from durable_llm.conversation.projection import GEMINI_SKIP_SIGNATURE
+from durable_llm.conversation.projection import GEMINI_SKIP_SIGNATURE, token_is_valid_for
 
 OPENAI_TOKEN = ReasoningToken(provider="openai", api="responses", model="gpt-5-2025-08-07", value="gAAAA-enc")
 CLAUDE_TOKEN = ReasoningToken(provider="anthropic", api="messages", model="claude-sonnet-4-5", value="EqQBsig")
@@ -32,40 +32,72 @@ CLAUDE_TOKEN = ReasoningToken(provider="anthropic", api="messages", model="claud
 
 def rich_history() -> tuple[Message, ...]:
     return (
-        Message(role="user", parts=(
-            TextPart(text="What is in this picture, and the weather in Paris and Oslo?"),
-            MediaPart(media_type="image", mime_type="image/png", data="iVBORw0KGgo="),
-            MediaPart(media_type="image", url="https://example.com/cat.jpg"),
-        )),
-        Message(role="assistant", parts=(
-            ReasoningPart(text="Two cities: call both.", token=OPENAI_TOKEN),
-            ToolCallPart(id="call_a|fc_123", name="get_weather", arguments_raw='{"city":"Paris"}',
-                         arguments={"city": "Paris"}),
-            ToolCallPart(id=None, name="get_weather", arguments_raw='{"city":"Oslo"}', arguments={"city": "Oslo"}),
-            ProviderPart(provider="openai", body={"type": "web_search_call", "id": "ws_1", "status": "completed"}),
-        )),
-        Message(role="tool", parts=(
-            ToolResultPart(call_id="call_a|fc_123", name="get_weather", content=(TextPart(text="18C"),)),
-            ToolResultPart(call_id=None, name="get_weather", content=(TextPart(text="no such city"),), is_error=True),
-        )),
-        Message(role="assistant", parts=(
-            TextPart(text="Paris is 18C.", citations=(Citation(url="https://met.no", title="MET"),)),
-            RefusalPart(text="I cannot see Oslo."),
-        )),
+        Message(
+            role="user",
+            parts=(
+                TextPart(text="What is in this picture, and the weather in Paris and Oslo?"),
+                MediaPart(media_type="image", mime_type="image/png", data="iVBORw0KGgo="),
+                MediaPart(media_type="image", url="https://example.com/cat.jpg"),
+            ),
+        ),
+        Message(
+            role="assistant",
+            parts=(
+                ReasoningPart(text="Two cities: call both.", token=OPENAI_TOKEN),
+                ToolCallPart(
+                    id="call_a|fc_123",
+                    name="get_weather",
+                    arguments_raw='{"city":"Paris"}',
+                    arguments={"city": "Paris"},
+                ),
+                ToolCallPart(id=None, name="get_weather", arguments_raw='{"city":"Oslo"}', arguments={"city": "Oslo"}),
+                ProviderPart(provider="openai", body={"type": "web_search_call", "id": "ws_1", "status": "completed"}),
+            ),
+        ),
+        Message(
+            role="tool",
+            parts=(
+                ToolResultPart(call_id="call_a|fc_123", name="get_weather", content=(TextPart(text="18C"),)),
+                ToolResultPart(
+                    call_id=None, name="get_weather", content=(TextPart(text="no such city"),), is_error=True
+                ),
+            ),
+        ),
+        Message(
+            role="assistant",
+            parts=(
+                TextPart(text="Paris is 18C.", citations=(Citation(url="https://met.no", title="MET"),)),
+                RefusalPart(text="I cannot see Oslo."),
+            ),
+        ),
     )
 
 
 def test_every_model_round_trips_through_json():
     request = ModelRequest(
-        model="gpt-5", instructions="Be brief.", messages=rich_history(),
-        tools=(ToolSpec(name="get_weather", parameters={"type": "object", "properties": {"city": {"type": "string"}}}),),
-        tool_choice=ToolChoice(mode="tool", name="get_weather"), temperature=0.2, max_output_tokens=100,
-        top_p=0.9, stop=("END",), seed=7, output_schema=OutputSchema(name="answer", json_schema={"type": "object"}),
+        model="gpt-5",
+        instructions="Be brief.",
+        messages=rich_history(),
+        tools=(
+            ToolSpec(name="get_weather", parameters={"type": "object", "properties": {"city": {"type": "string"}}}),
+        ),
+        tool_choice=ToolChoice(mode="tool", name="get_weather"),
+        temperature=0.2,
+        max_output_tokens=100,
+        top_p=0.9,
+        stop=("END",),
+        seed=7,
+        output_schema=OutputSchema(name="answer", json_schema={"type": "object"}),
         provider_options={"openai": {"store": False, "include": ["reasoning.encrypted_content"]}},
     )
     assert ModelRequest.model_validate_json(request.model_dump_json()) == request
-    response = ModelResponse(provider="anthropic", message=rich_history()[1], usage=Usage(input_tokens=3),
-                             stop_reason="tool_calls", raw_stop_reason="tool_use")
+    response = ModelResponse(
+        provider="anthropic",
+        message=rich_history()[1],
+        usage=Usage(input_tokens=3),
+        stop_reason="tool_calls",
+        raw_stop_reason="tool_use",
+    )
     assert ModelResponse.model_validate_json(response.model_dump_json()) == response
     assert request.schema_version == response.schema_version == SCHEMA_VERSION
 
@@ -140,3 +172,21 @@ def test_projection_drops_tokens_of_another_model_of_the_same_vendor():
     projected, report = project(history, "anthropic", "claude-opus-4-1")
     assert projected[0].parts == (TextPart(text="ok"),)
     assert "claude-sonnet-4-5" in report.changes[0].detail
+
+
+@pytest.mark.parametrize(
+    ("made_by", "target", "valid"),
+    [
+        ("gpt-5-2025-08-07", "gpt-5", True),
+        ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", True),
+        ("gemini-2.0-flash-001", "models/gemini-2.0-flash", True),
+        ("gpt-5-mini-2025-08-07", "gpt-5", False),
+        ("gpt-5", "gpt-5-mini", False),
+        ("claude-sonnet-4", "claude-sonnet-4-5", False),
+        ("gemini-2.5-flash", "gemini-2.5-flash-lite", False),
+        ("gpt-5-2025-08-07", "gpt-5-2025-10-01", False),
+    ],
+)
+def test_a_token_replays_to_its_own_model_or_alias_but_not_a_sibling_model(made_by, target, valid):
+    token = ReasoningToken(provider="openai", api="responses", model=made_by, value="enc")
+    assert token_is_valid_for(token, "openai", target) is valid

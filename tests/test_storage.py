@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import hashlib
 import os
-import sysconfig
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -15,18 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from google.protobuf.message import Message as ProtoMessage
 from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import History
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import RetryPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     ExternalStorage,
-    StorageDriver,
     StorageDriverRetrieveContext,
     StorageDriverStoreContext,
 )
@@ -81,9 +78,7 @@ class FetchPage:
 
     @workflow.run
     async def run(self, size: int) -> tuple[int, str]:
-        part = await workflow.execute_activity(
-            fetch_page, size, start_to_close_timeout=timedelta(seconds=30), result_type=ToolResultPart
-        )
+        part = await workflow.execute_activity(fetch_page, size, start_to_close_timeout=timedelta(seconds=30))
         return len(part.text), hashlib.sha256(part.text.encode()).hexdigest()
 
 
@@ -111,17 +106,27 @@ class ReturnOversizedResult:
         return "x" * size
 
 
-WORKFLOWS = [FetchPage, SendLargeArgument, ReceiveOversizedResult, ReturnOversizedResult]
+@workflow.defn
+class Echo:
+    """An update-driven conversation: each update answers with `size` characters."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self.closed)
+
+    @workflow.update
+    async def reply(self, size: int) -> str:
+        return "x" * size
+
+    @workflow.signal
+    def close(self) -> None:
+        self.closed = True
+
+
 ACTIVITIES = [fetch_page, count_chars, oversized_output]
-
-
-@pytest_asyncio.fixture(scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    temporal = Path(sysconfig.get_path("scripts")) / "temporal"
-    async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal), data_converter=pydantic_data_converter
-    ) as env:
-        yield env
 
 
 @pytest.fixture(scope="module")
@@ -135,19 +140,16 @@ def s3_endpoint() -> Iterator[str]:
     server.stop()
 
 
-S3_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
-
-
 @asynccontextmanager
 async def running_worker(
-    env: WorkflowEnvironment, converter: DataConverter, *, guard: bool = False
+    env: WorkflowEnvironment, converter: DataConverter, workflow_class: type, *, guard: bool = False
 ) -> AsyncIterator[tuple[Client, str]]:
-    """A client with `converter` and a worker for this module's workflows, optionally guarded."""
+    """A client with `converter` and a worker for one workflow (each costs ~0.15 s to validate)."""
     client = Client(env.client.service_client, namespace=env.client.namespace, data_converter=converter)
     task_queue = f"storage-{uuid.uuid4()}"
     interceptors = [PayloadGuard(converter.external_storage)] if guard else []
     async with Worker(
-        client, task_queue=task_queue, workflows=WORKFLOWS, activities=ACTIVITIES, interceptors=interceptors
+        client, task_queue=task_queue, workflows=[workflow_class], activities=ACTIVITIES, interceptors=interceptors
     ):
         yield client, task_queue
 
@@ -199,14 +201,12 @@ async def assert_history_holds_only_references(handle: WorkflowHandle) -> Histor
     return history
 
 
-def local_converter(directory: Path, **storage_options: Any) -> DataConverter:
-    return with_external_storage(
-        pydantic_data_converter, external_storage(LocalBlobDriver(directory), **storage_options)
-    )
+def local_converter(directory: Path) -> DataConverter:
+    return with_external_storage(pydantic_data_converter, LocalBlobDriver(directory))
 
 
-async def test_large_tool_result_travels_by_reference(env: WorkflowEnvironment, tmp_path: Path) -> None:
-    async with running_worker(env, local_converter(tmp_path)) as (client, task_queue):
+async def test_large_tool_result_travels_by_reference(temporal_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    async with running_worker(temporal_env, local_converter(tmp_path), FetchPage) as (client, task_queue):
         handle = await start(client, task_queue, FetchPage.run, PAGE_SIZE)
         result = await result_of(handle)
 
@@ -216,25 +216,26 @@ async def test_large_tool_result_travels_by_reference(env: WorkflowEnvironment, 
     assert blob.stat().st_size > PAGE_SIZE
 
 
-async def test_s3_store_carries_large_tool_result(env: WorkflowEnvironment, s3_endpoint: str) -> None:
+async def test_s3_store_carries_large_tool_result(temporal_env: WorkflowEnvironment, s3_endpoint: str) -> None:
     import aioboto3
 
     bucket = f"blobs-{uuid.uuid4().hex[:12]}"
-    session = aioboto3.Session(**S3_CREDENTIALS)
+    session = aioboto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
     async with session.client("s3", endpoint_url=s3_endpoint) as s3:
         await s3.create_bucket(Bucket=bucket)
         async with s3_driver(bucket, endpoint_url=s3_endpoint, session=session) as driver:
             converter = with_external_storage(pydantic_data_converter, driver)
-            async with running_worker(env, converter) as (client, task_queue):
+            async with running_worker(temporal_env, converter, FetchPage) as (client, task_queue):
                 handle = await start(client, task_queue, FetchPage.run, PAGE_SIZE)
-        result = await result_of(handle)
+                result = await result_of(handle)
         listing = await s3.list_objects_v2(Bucket=bucket)
 
     assert result == (PAGE_SIZE, PAGE_DIGEST)
     await assert_history_holds_only_references(handle)
-    [stored] = listing["Contents"]
-    assert stored["Size"] > PAGE_SIZE
-    assert "/at/fetch_page/ai/1/ri/null/d/sha256/" in stored["Key"]
+    [stored] = listing.get("Contents", [])
+    assert stored.get("Size", 0) > PAGE_SIZE
+    # The shipped driver keys an activity result under the workflow it returns to.
+    assert stored.get("Key", "").startswith(f"v0/ns/default/wt/FetchPage/wi/{handle.id}/")
 
 
 async def test_local_driver_stores_identical_payloads_once(tmp_path: Path) -> None:
@@ -268,9 +269,9 @@ async def test_local_driver_rejects_a_corrupted_blob(tmp_path: Path) -> None:
         await driver.retrieve(StorageDriverRetrieveContext(), [claim])
 
 
-async def test_encrypted_blobs_hold_no_plain_text(env: WorkflowEnvironment, tmp_path: Path) -> None:
+async def test_encrypted_blobs_hold_no_plain_text(temporal_env: WorkflowEnvironment, tmp_path: Path) -> None:
     converter = dataclasses.replace(local_converter(tmp_path), payload_codec=AesGcmCodec(os.urandom(32)))
-    async with running_worker(env, converter) as (client, task_queue):
+    async with running_worker(temporal_env, converter, FetchPage) as (client, task_queue):
         handle = await start(client, task_queue, FetchPage.run, PAGE_SIZE)
         result = await result_of(handle)
 
@@ -283,7 +284,7 @@ async def test_encrypted_blobs_hold_no_plain_text(env: WorkflowEnvironment, tmp_
 async def test_codec_refuses_a_payload_sealed_with_another_key() -> None:
     [sealed] = await AesGcmCodec(os.urandom(32), key_id="old").encode([Payload(data=b"secret")])
 
-    with pytest.raises(ValueError, match="encrypted with key b'old'"):
+    with pytest.raises(ValueError, match="encrypted with key 'old', not 'new'"):
         await AesGcmCodec(os.urandom(32), key_id="new").decode([sealed])
 
 
@@ -300,31 +301,24 @@ def test_guard_measures_what_temporal_measures() -> None:
 
 
 def test_guard_lets_through_what_external_storage_would_take(tmp_path: Path) -> None:
-    storage = external_storage(LocalBlobDriver(tmp_path))
-    never = ExternalStorage(drivers=[LocalBlobDriver(tmp_path)], driver_selector=lambda context, payload: None)
+    driver = LocalBlobDriver(tmp_path)
+    takes_it = external_storage(driver)
+    threshold_above_it = external_storage(driver, threshold=4 * 1024 * 1024)
+    selector_declines = ExternalStorage(drivers=[driver], driver_selector=lambda context, payload: None)
 
-    assert check_payload_size("x" * OVER_LIMIT, what="the tool output", storage=storage) <= REFERENCE_BOUND
-    with pytest.raises(PayloadTooLarge):
-        check_payload_size("x" * OVER_LIMIT, what="the tool output", storage=never)
-    with pytest.raises(PayloadTooLarge):
-        check_payload_size("x" * OVER_LIMIT, what="the tool output", storage=external_storage(_NoDriver(), 4 << 20))
-
-
-class _NoDriver(StorageDriver):
-    """A driver the guard must never rely on for payloads under its threshold."""
-
-    def name(self) -> str:
-        return "none"
-
-    async def store(self, context: StorageDriverStoreContext, payloads: Any) -> Any:
-        raise AssertionError("not reached")
-
-    async def retrieve(self, context: StorageDriverRetrieveContext, claims: Any) -> Any:
-        raise AssertionError("not reached")
+    assert check_payload_size("x" * OVER_LIMIT, what="the tool output", storage=takes_it) <= REFERENCE_BOUND
+    for storage in (threshold_above_it, selector_declines):
+        with pytest.raises(PayloadTooLarge):
+            check_payload_size("x" * OVER_LIMIT, what="the tool output", storage=storage)
 
 
-async def test_oversized_activity_argument_fails_the_workflow_instead_of_hanging(env: WorkflowEnvironment) -> None:
-    async with running_worker(env, pydantic_data_converter, guard=True) as (client, task_queue):
+async def test_oversized_activity_argument_fails_the_workflow_instead_of_hanging(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    async with running_worker(temporal_env, pydantic_data_converter, SendLargeArgument, guard=True) as (
+        client,
+        task_queue,
+    ):
         handle = await start(client, task_queue, SendLargeArgument.run, OVER_LIMIT)
         with pytest.raises(WorkflowFailureError) as caught:
             await result_of(handle)
@@ -334,12 +328,17 @@ async def test_oversized_activity_argument_fails_the_workflow_instead_of_hanging
     assert error.type == "PayloadTooLarge"
     assert "the arguments of activity 'count_chars' is 3,145,764 bytes" in error.message
     assert f"limit of {PAYLOAD_LIMIT:,} bytes" in error.message
+    history = await history_of(handle)
+    assert not [e for e in history.events if e.HasField("workflow_task_failed_event_attributes")]
 
 
 async def test_oversized_activity_argument_succeeds_with_external_storage(
-    env: WorkflowEnvironment, tmp_path: Path
+    temporal_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    async with running_worker(env, local_converter(tmp_path), guard=True) as (client, task_queue):
+    async with running_worker(temporal_env, local_converter(tmp_path), SendLargeArgument, guard=True) as (
+        client,
+        task_queue,
+    ):
         handle = await start(client, task_queue, SendLargeArgument.run, OVER_LIMIT)
         result = await result_of(handle)
 
@@ -349,8 +348,11 @@ async def test_oversized_activity_argument_succeeds_with_external_storage(
     assert is_reference(scheduled.activity_task_scheduled_event_attributes.input.payloads[0])
 
 
-async def test_oversized_activity_result_fails_once_not_forever(env: WorkflowEnvironment) -> None:
-    async with running_worker(env, pydantic_data_converter, guard=True) as (client, task_queue):
+async def test_oversized_activity_result_fails_once_not_forever(temporal_env: WorkflowEnvironment) -> None:
+    async with running_worker(temporal_env, pydantic_data_converter, ReceiveOversizedResult, guard=True) as (
+        client,
+        task_queue,
+    ):
         handle = await start(client, task_queue, ReceiveOversizedResult.run, OVER_LIMIT)
         with pytest.raises(WorkflowFailureError) as caught:
             await result_of(handle)
@@ -366,8 +368,13 @@ async def test_oversized_activity_result_fails_once_not_forever(env: WorkflowEnv
     assert started.activity_task_started_event_attributes.attempt == 1
 
 
-async def test_oversized_workflow_result_fails_the_workflow_instead_of_hanging(env: WorkflowEnvironment) -> None:
-    async with running_worker(env, pydantic_data_converter, guard=True) as (client, task_queue):
+async def test_oversized_workflow_result_fails_the_workflow_instead_of_hanging(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    async with running_worker(temporal_env, pydantic_data_converter, ReturnOversizedResult, guard=True) as (
+        client,
+        task_queue,
+    ):
         handle = await start(client, task_queue, ReturnOversizedResult.run, OVER_LIMIT)
         with pytest.raises(WorkflowFailureError) as caught:
             await result_of(handle)
@@ -375,3 +382,28 @@ async def test_oversized_workflow_result_fails_the_workflow_instead_of_hanging(e
     error = caught.value.cause
     assert isinstance(error, ApplicationError)
     assert "the result of workflow 'ReturnOversizedResult'" in error.message
+
+
+async def test_oversized_update_result_fails_the_update_and_the_conversation_goes_on(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    async with running_worker(temporal_env, pydantic_data_converter, Echo, guard=True) as (client, task_queue):
+        handle = await client.start_workflow(Echo.run, id=str(uuid.uuid4()), task_queue=task_queue)
+        with pytest.raises(WorkflowUpdateFailedError) as caught:
+            await asyncio.wait_for(handle.execute_update(Echo.reply, OVER_LIMIT), timeout=15)
+        small = await asyncio.wait_for(handle.execute_update(Echo.reply, 10), timeout=15)
+        await handle.signal(Echo.close)
+        await result_of(handle)
+
+    error = caught.value.cause
+    assert isinstance(error, ApplicationError)
+    assert "the result of update 'reply' is 3,145,764 bytes" in error.message
+    assert small == "x" * 10
+
+
+def test_storage_and_guard_names_are_exported_from_the_package_root() -> None:
+    import durable_llm
+
+    names = ("LocalBlobDriver", "s3_driver", "external_storage", "with_external_storage", "AesGcmCodec", "BlobNotFound")
+    for name in (*names, "PayloadGuard", "PayloadTooLarge", "check_payload_size"):
+        assert name in durable_llm.__all__ and hasattr(durable_llm, name)

@@ -24,6 +24,8 @@ GEMINI_SKIP_SIGNATURE = "skip_thought_signature_validator"
 
 _CLAUDE_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _MAX_OPENAI_CALL_ID = 64
+# What vendors append to an alias to pin a snapshot: a date (OpenAI, Anthropic), "-001" (Gemini), "-latest".
+_VERSION_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{3}|latest)$")
 
 
 class ProjectionChange(FrozenModel):
@@ -44,6 +46,7 @@ class ProjectionReport(FrozenModel):
 
     @property
     def unchanged(self) -> bool:
+        """Whether the history needed no change for the target."""
         return not self.changes
 
     def of(self, action: str) -> tuple[ProjectionChange, ...]:
@@ -55,13 +58,25 @@ def token_is_valid_for(token: ReasoningToken, provider: str, model: str | None) 
     """Whether an opaque reasoning token may be replayed to `provider` / `model`.
 
     Tokens are bound to the vendor and the model; a dated model name ("gpt-5-2025-08-07")
-    counts as the alias it starts with ("gpt-5").
+    counts as its alias ("gpt-5"); another snapshot or another model of the family ("gpt-5-mini")
+    does not.
     """
     if token.provider != provider:
         return False
     if token.model is None or model is None:
         return True
-    return token.model.startswith(model) or model.startswith(token.model)
+    made_by, target = _bare(token.model), _bare(model)
+    return made_by == target or _alias(made_by) == target or made_by == _alias(target)
+
+
+def _bare(model: str) -> str:
+    """The model name without a resource path: "models/gemini-2.5-flash" -> "gemini-2.5-flash"."""
+    return model.rsplit("/", 1)[-1]
+
+
+def _alias(model: str) -> str:
+    """The alias a snapshot name pins: "claude-sonnet-4-5-20250929" -> "claude-sonnet-4-5"."""
+    return _VERSION_SUFFIX.sub("", model)
 
 
 def project(

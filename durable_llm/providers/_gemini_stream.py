@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from durable_llm.providers._wire import json_type, sse_events
 from durable_llm.providers.base import MalformedBody
 
 _TEXT_PART_KEYS = frozenset({"text", "thought", "thoughtSignature"})
@@ -18,43 +19,16 @@ _TEXT_PART_KEYS = frozenset({"text", "thought", "thoughtSignature"})
 
 def stream_chunks(text: str) -> list[dict[str, Any]]:
     """The response objects of a recorded stream: SSE `data:` events, or a JSON array."""
-    if text.lstrip().startswith("["):
-        try:
-            chunks = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise MalformedBody("stream", f"not a JSON array: {exc}") from None
-        events = chunks if isinstance(chunks, list) else [chunks]
-        path = "stream[{}]"
-    else:
-        events = [_parse_data(data, index) for index, data in enumerate(_sse_data(text))]
-        path = "events[{}]"
-    for index, event in enumerate(events):
-        if not isinstance(event, dict):
-            raise MalformedBody(path.format(index), f"expected an object, got {type(event).__name__}")
-    return events
-
-
-def _sse_data(text: str) -> list[str]:
-    """The data of each event: its `data:` lines joined by newlines, as the SSE spec says."""
-    events: list[str] = []
-    lines: list[str] = []
-    for line in text.splitlines():
-        if not line:
-            if lines:
-                events.append("\n".join(lines))
-                lines = []
-        elif line.startswith("data:"):
-            lines.append(line[6:] if line.startswith("data: ") else line[5:])
-    if lines:
-        events.append("\n".join(lines))
-    return events
-
-
-def _parse_data(data: str, index: int) -> Any:
+    if not text.lstrip().startswith("["):
+        return sse_events(text)
     try:
-        return json.loads(data)
+        chunks = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise MalformedBody(f"events[{index}]", f"data is not JSON: {exc}") from None
+        raise MalformedBody("stream", f"not a JSON array: {exc}") from None
+    for index, chunk in enumerate(chunks):
+        if not isinstance(chunk, dict):
+            raise MalformedBody(f"stream[{index}]", f"expected an object, got {json_type(chunk)}")
+    return chunks
 
 
 def fold_chunks(chunks: list[dict[str, Any]]) -> dict[str, Any]:

@@ -64,6 +64,7 @@ from durable_llm.conversation import (
     ToolSpec,
     Usage,
 )
+from durable_llm.providers._wire import JSON_TYPES, compact_json, error_json, json_type, sse_events
 from durable_llm.providers.base import MalformedBody
 from durable_llm.providers.errors import (
     ERROR_TYPES,
@@ -119,6 +120,9 @@ class AnthropicOptions(BaseModel):
     cache_control: dict[str, JsonValue] | None = None
     """Automatic prompt caching of the whole request, e.g. `{"type": "ephemeral"}`."""
     service_tier: Literal["auto", "standard_only"] | None = None
+    betas: list[str] | None = None
+    """Beta features to enable, e.g. ["context-management-2025-06-27"]: the transport sends them as
+    the `anthropic-beta` header (as the SDK's `beta.messages.create(betas=...)` does), not in the body."""
     stream: bool | None = None
     """Set by the transport when it streams; the body is otherwise the same."""
 
@@ -178,14 +182,11 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-_TYPE_NAMES = {str: "a string", dict: "an object", list: "an array", int: "an integer"}
-
-
 def _required(obj: Mapping[str, Any], key: str, kind: type, path: str) -> Any:
     """obj[key], which must be a `kind`; else MalformedBody naming `path.key`."""
     value = obj.get(key)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        problem = "missing" if key not in obj else f"expected {_TYPE_NAMES[kind]}, got {type(value).__name__}"
+        problem = "missing" if key not in obj else f"expected {JSON_TYPES[kind]}, got {json_type(value)}"
         raise MalformedBody(f"{path}.{key}" if path else key, problem)
     return value
 
@@ -208,10 +209,6 @@ def _own(details: ProviderDetails) -> dict[str, Any]:
 
 def _is_string_form(details: ProviderDetails) -> bool:
     return details.get(PROVIDER, {}).get(_FORM) == "string"
-
-
-def _compact_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 # ---------------------------------------------------------------- blocks -> parts
@@ -265,7 +262,7 @@ class _Decoder:
         return ToolCallPart(
             id=call_id,
             name=name,
-            arguments_raw=_compact_json(arguments),
+            arguments_raw=compact_json(arguments),
             arguments=arguments,
             provider_details=_details(_rest(block, {"type", "id", "name", "input"})),
         )
@@ -401,7 +398,7 @@ def _encode_tool_result(part: ToolResultPart) -> dict[str, Any]:
     elif part.content:
         out["content"] = [b for b in map(_encode_part, part.content) if b is not None]
     elif part.value is not None:
-        out["content"] = _compact_json(part.value)  # a structured result (e.g. from Gemini) as text
+        out["content"] = compact_json(part.value)  # a structured result (e.g. from Gemini) as text
     if part.is_error:
         out["is_error"] = True
     out.update(_own(part.provider_details))
@@ -746,29 +743,12 @@ def _encode_response(response: ModelResponse) -> dict[str, Any]:
 # ---------------------------------------------------------------- streaming
 
 
-def _sse_events(text: str) -> list[dict[str, Any]]:
-    """The JSON payloads of a text/event-stream, in order."""
-    events = []
-    for i, chunk in enumerate(re.split(r"\r?\n\r?\n", text)):
-        data = [line[5:].removeprefix(" ") for line in chunk.splitlines() if line.startswith("data:")]
-        if not data:
-            continue
-        try:
-            event = json.loads("\n".join(data))
-        except ValueError as exc:
-            raise MalformedBody(f"events[{i}]", f"data is not JSON: {exc}") from None
-        if not isinstance(event, dict):
-            raise MalformedBody(f"events[{i}]", "expected a JSON object")
-        events.append(event)
-    return events
-
-
 def _fold_stream(sse_text: str) -> dict[str, Any]:
     """The Message body a stream adds up to, as the SDK's own accumulator builds it."""
     message: dict[str, Any] | None = None
     stopped = False
     partial_json: dict[int, str] = {}
-    for n, event in enumerate(_sse_events(sse_text)):
+    for n, event in enumerate(sse_events(sse_text)):
         path = f"events[{n}]"
         kind = event.get("type")
         if kind == "error":
@@ -923,11 +903,7 @@ def _classified(status: int | None, headers: Mapping[str, str], body: str, parse
 
 
 def _decode_error(status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
-    text = body.decode("utf-8", errors="replace")
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        parsed = None
+    text, parsed = error_json(body)
     return _classified(status, headers, text, parsed)
 
 

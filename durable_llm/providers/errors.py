@@ -137,6 +137,14 @@ def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
         return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
 
 
+_CLIENT_ERROR_KINDS: dict[int, ErrorKind] = {
+    401: "authentication",
+    403: "permission",
+    404: "not_found",
+    413: "context_too_long",
+}
+
+
 def kind_from_status(status: int) -> ErrorKind:
     """The default classification of an HTTP status, before a vendor's body refines it."""
     if status == 429:
@@ -147,6 +155,4 @@ def kind_from_status(status: int) -> ErrorKind:
         return "overloaded"
     if status >= 500:
         return "server_error"
-    return {401: "authentication", 403: "permission", 404: "not_found", 413: "context_too_long"}.get(
-        status, "bad_request"
-    )
+    return _CLIENT_ERROR_KINDS.get(status, "bad_request")

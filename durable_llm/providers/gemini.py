@@ -66,6 +66,7 @@ from durable_llm.conversation import (
     Usage,
 )
 from durable_llm.providers._gemini_stream import fold_chunks, stream_chunks
+from durable_llm.providers._wire import compact_json, error_json, json_type
 from durable_llm.providers.base import MalformedBody
 from durable_llm.providers.errors import (
     ERROR_TYPES,
@@ -198,19 +199,19 @@ _FINISH_REASONS: dict[str, str] = {
 
 def _object(value: Any, path: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise MalformedBody(path, f"expected an object, got {_type_name(value)}")
+        raise MalformedBody(path, f"expected an object, got {json_type(value)}")
     return value
 
 
 def _array(value: Any, path: str) -> list[Any]:
     if not isinstance(value, list):
-        raise MalformedBody(path, f"expected an array, got {_type_name(value)}")
+        raise MalformedBody(path, f"expected an array, got {json_type(value)}")
     return value
 
 
 def _string(value: Any, path: str) -> str:
     if not isinstance(value, str):
-        raise MalformedBody(path, f"expected a string, got {_type_name(value)}")
+        raise MalformedBody(path, f"expected a string, got {json_type(value)}")
     return value
 
 
@@ -220,13 +221,13 @@ def _optional_string(value: Any, path: str) -> str | None:
 
 def _number(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MalformedBody(path, f"expected a number, got {_type_name(value)}")
+        raise MalformedBody(path, f"expected a number, got {json_type(value)}")
     return value
 
 
 def _integer(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise MalformedBody(path, f"expected an integer, got {_type_name(value)}")
+        raise MalformedBody(path, f"expected an integer, got {json_type(value)}")
     return value
 
 
@@ -234,12 +235,6 @@ def _required(obj: dict[str, Any], key: str, path: str) -> Any:
     if key not in obj:
         raise MalformedBody(f"{path}.{key}", "required key is missing")
     return obj[key]
-
-
-def _type_name(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), type(value).__name__
-    )
 
 
 # --- key spelling -------------------------------------------------------------------------------
@@ -363,7 +358,7 @@ def _decode_part(raw: dict[str, Any], view: dict[str, Any], snake: list[str], pa
         return ToolCallPart(
             id=call_id,
             name=name,
-            arguments_raw=json.dumps(args, separators=(",", ":"), ensure_ascii=False),
+            arguments_raw=compact_json(args),
             arguments=args,
             provider_details=_pack(snake_keys=snake, extra=view, inner_extra=call),
         )
@@ -1066,11 +1061,7 @@ class GeminiAdapter:
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         """The classified error for an HTTP error answer (body may be empty or not JSON)."""
-        text = body.decode("utf-8", errors="replace")
-        try:
-            parsed = json.loads(text) if text.strip() else None
-        except json.JSONDecodeError:
-            parsed = None
+        text, parsed = error_json(body)
         if isinstance(parsed, list) and parsed:
             parsed = parsed[0]  # the JSON-array stream wraps its error object in an array
         error = parsed.get("error") if isinstance(parsed, dict) else None

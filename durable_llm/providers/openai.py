@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, JsonValue
@@ -65,6 +65,7 @@ from durable_llm.conversation import (
     Usage,
     strict_schema,
 )
+from durable_llm.providers._wire import JSON_TYPES, compact_json, error_json, json_type, sse_events
 from durable_llm.providers.base import MalformedBody
 from durable_llm.providers.errors import (
     ERROR_TYPES,
@@ -282,7 +283,7 @@ class OpenAIResponsesAdapter:
         """
         final: dict[str, Any] | None = None
         items: dict[int, Any] = {}
-        for event in _sse_events(sse_text):
+        for event in sse_events(sse_text):
             kind = event.get("type")
             if kind == "error":
                 nested = event.get("error")
@@ -304,11 +305,7 @@ class OpenAIResponsesAdapter:
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         """Classify an error answer of the API (any status >= 400, any body)."""
-        text = body.decode("utf-8", "replace")
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            parsed = None
+        text, parsed = error_json(body)
         error = parsed.get("error") if isinstance(parsed, dict) else None
         if not isinstance(error, dict):
             error = {"message": error if isinstance(error, str) else text.strip()}
@@ -357,7 +354,7 @@ def _need(extras: dict[str, Any], key: str, kind: type, at: str) -> Any:
         raise MalformedBody(f"{at}.{key}", "missing")
     value = extras.pop(key)
     if not isinstance(value, kind):
-        raise MalformedBody(f"{at}.{key}", f"expected {kind.__name__}, got {type(value).__name__}")
+        raise MalformedBody(f"{at}.{key}", f"expected {JSON_TYPES[kind]}, got {json_type(value)}")
     return value
 
 
@@ -884,10 +881,9 @@ class _Writer:
         form = details.get("content_form") or ("string" if plain else "list")
         output: str | list[dict[str, Any]] = content
         if form == "string" and plain:
-            if part.content:
-                output = part.text
-            else:
-                output = json.dumps(part.value, ensure_ascii=False) if part.value is not None else ""
+            output = part.text
+            if not part.content and part.value is not None:
+                output = compact_json(part.value)  # a structured result (e.g. a Gemini functionResponse)
         return _with_extras({"type": "function_call_output", "call_id": part.call_id, "output": output}, details)
 
     def _reasoning(self, part: ReasoningPart) -> dict[str, Any] | None:
@@ -1011,20 +1007,6 @@ def _encode_usage(usage: Usage) -> dict[str, Any]:
 
 
 # --- streams and errors ------------------------------------------------------------------------
-
-
-def _sse_events(text: str) -> Iterator[dict[str, Any]]:
-    """The JSON `data` of each server-sent event."""
-    for number, block in enumerate(re.split(r"\r?\n\r?\n", text)):
-        lines = [line[5:].removeprefix(" ") for line in block.splitlines() if line.startswith("data:")]
-        if not lines or lines == ["[DONE]"]:
-            continue
-        try:
-            event = json.loads("\n".join(lines))
-        except ValueError:
-            raise MalformedBody(f"event {number}", "data is not JSON") from None
-        if isinstance(event, dict):
-            yield event
 
 
 _QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "billing_not_active"})

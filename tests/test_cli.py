@@ -1,0 +1,472 @@
+"""The `durable-llm` commands and the embedded Temporal server, against fake vendors and a real dev server.
+
+The commands run in-process (typer's CliRunner) or as real processes where Ctrl-C and a second
+terminal matter. They share one embedded server, which each command finds already running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from durable_llm import Agent, AgentInput, AgentResult, AgentWorkflow, DurableLLMPlugin, ToolOptions, Usage
+from durable_llm.cli import app
+from durable_llm.demo import NWSStub, scripted_weather_model
+from durable_llm.server import EmbeddedServer, EmbeddedServerError
+from durable_llm.testing import FakeVendorServer, call_tools, reply
+
+DURABLE_LLM = Path(sys.executable).parent / "durable-llm"
+FIXTURES = Path(__file__).parent / "fixtures" / "nws"
+CLEARED = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "NWS_BASE_URL",
+    "TEMPORAL_ADDRESS",
+    "TEMPORAL_NAMESPACE",
+    "TEMPORAL_PROFILE",
+)
+
+runner = CliRunner()
+
+
+def free_ports(count: int = 2) -> list[int]:
+    """Distinct free ports (all held open while choosing, so the OS cannot hand one out twice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def nws_routes() -> dict[str, object]:
+    routes = json.loads((FIXTURES / "routes.json").read_text())
+    return {path: json.loads((FIXTURES / name).read_text()) for path, name in routes.items()}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[EmbeddedServer]:
+    """One embedded dev server for the module; the commands reuse it."""
+    port, ui_port = free_ports()
+    embedded = EmbeddedServer(port=port, ui_port=ui_port, data_dir=tmp_path_factory.mktemp("server"))
+    asyncio.run(embedded.start())
+    yield embedded
+    embedded.stop()
+
+
+@pytest.fixture(scope="module")
+def nws() -> Iterator[NWSStub]:
+    with NWSStub(nws_routes()) as stub:
+        yield stub
+
+
+@pytest.fixture(autouse=True)
+def environment(server, nws, tmp_path, monkeypatch) -> dict[str, str]:
+    """No keys and no settings but those pointing at the shared server and the canned NWS."""
+    for name in list(os.environ):
+        if name.startswith("DURABLE_LLM_") or name in CLEARED:
+            monkeypatch.delenv(name)
+    settings = {
+        "DURABLE_LLM_SERVER_PORT": str(server.port),
+        "DURABLE_LLM_UI_PORT": str(server.ui_port),
+        "DURABLE_LLM_DATA_DIR": str(server.data_dir),
+        "TEMPORAL_CONFIG_FILE": str(tmp_path / "no-profile.toml"),
+        **nws.env(),
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    return settings
+
+
+@pytest.fixture
+def fake_vendor(monkeypatch) -> Iterator[FakeVendorServer]:
+    """A fake Anthropic (the default model's vendor) playing the weather script; its key is set."""
+    with FakeVendorServer("anthropic", responses=scripted_weather_model) as fake:
+        for name, value in fake.env().items():
+            monkeypatch.setenv(name, value)
+        yield fake
+
+
+def invoke(*args: str, input: str | None = None) -> str:
+    result = runner.invoke(app, list(args), input=input)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+def conversation_id(output: str, prefix: str) -> str:
+    found = re.search(rf"\b{prefix}-[0-9a-f]+", output)
+    assert found, output
+    return found.group(0)
+
+
+class Process:
+    """A `durable-llm` command in its own process, its output read line by line as it comes."""
+
+    def __init__(self, *args: str, env: dict[str, str]) -> None:
+        self.popen = subprocess.Popen(
+            [str(DURABLE_LLM), *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output = ""
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = 30) -> str:
+        """The output up to the first line containing `text`."""
+        while text not in self.output:
+            try:
+                self.output += self.lines.get(timeout=timeout)
+            except queue.Empty:
+                self.popen.kill()
+                raise AssertionError(f"no {text!r} in {timeout} s; output so far:\n{self.output}") from None
+        return self.output
+
+    def interrupt(self, timeout: float = 30) -> int:
+        """Ctrl-C; returns the exit code once the process is gone."""
+        self.popen.send_signal(signal.SIGINT)
+        code = self.popen.wait(timeout=timeout)
+        while not self.lines.empty():
+            self.output += self.lines.get()
+        return code
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, **extra}
+
+
+# -- demo ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["anthropic:claude-sonnet-4-5", "openai:gpt-5-mini", "gemini:gemini-2.5-flash"])
+def test_demo_without_keys_runs_offline_on_each_vendor_and_says_so(monkeypatch, model):
+    monkeypatch.delenv("NWS_BASE_URL")  # the demo brings its own NWS sample when offline
+    monkeypatch.setenv("DURABLE_LLM_MODEL", model)
+
+    output = invoke("demo", "--think", "0")
+
+    provider = model.partition(":")[0]
+    assert f"No API key for {provider}" in output
+    assert f"OFFLINE against a local fake {provider} server" in output
+    assert "already running" in output  # the shared embedded server was reused
+    assert '→ get_forecast({"latitude":37.7749,"longitude":-122.4194})' in output
+    assert '→ get_alerts({"state":"CA"})' in output
+    assert "← get_alerts: Event: Wind Advisory" in output
+    assert "the first: Wind Advisory" in output
+    assert "2 model call(s)" in output
+    assert "durable-llm demo --conversation weather-demo-" in output
+
+
+def test_demo_interrupted_with_ctrl_c_resumes_from_the_last_completed_step(environment):
+    demo = Process("demo", "--think", "2", env=process_env())
+    demo.wait_for("← get_alerts")  # the tools ran; the model now thinks about their results
+
+    assert demo.interrupt() == 130
+    assert "Interrupted. The conversation is safe in Temporal" in demo.output
+    conversation = conversation_id(demo.output, "weather-demo")
+    assert "agent: In San Francisco" not in demo.output
+
+    resumed = invoke("demo", "--conversation", conversation, "--think", "0")
+
+    assert f"Resuming {conversation}" in resumed
+    assert "agent: In San Francisco" in resumed
+    assert "2 model call(s)" in resumed
+    history = json.loads(invoke("history", conversation, "--json"))
+    assert [m["role"] for m in history["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert history["status"] == "completed"
+
+
+# -- run, history, approve -----------------------------------------------------------------------
+
+
+def test_run_prints_the_answer_tool_calls_and_usage(monkeypatch):
+    script = [
+        call_tools(
+            ("get_forecast", {"latitude": 37.7749, "longitude": -122.4194}),
+            usage=Usage(input_tokens=321, output_tokens=21),
+        ),
+        reply("Sunny this afternoon, 61°F.", usage=Usage(input_tokens=456, output_tokens=12, cached_input_tokens=300)),
+    ]
+    with FakeVendorServer("gemini", responses=script) as fake:
+        for name, value in fake.env().items():
+            monkeypatch.setenv(name, value)
+        output = invoke(
+            "run", "Weather in San Francisco?", "-m", "gemini:gemini-2.5-flash", "-t", "durable_llm.demo:WEATHER_TOOLS"
+        )
+
+    assert "you: Weather in San Francisco?" in output
+    assert '→ get_forecast({"latitude":37.7749,"longitude":-122.4194})' in output
+    assert "← get_forecast: This Afternoon: 61°F, wind 12 mph NW." in output  # from the canned NWS fixture
+    assert "agent: Sunny this afternoon, 61°F." in output
+    assert "2 model call(s) · 777 input tokens (300 cached) · 33 output tokens" in output
+    assert [m.role for m in fake.requests[-1].messages] == ["user", "assistant", "tool"]
+    assert {t.name for t in fake.requests[0].tools} == {"get_alerts", "get_forecast"}
+
+
+def test_run_without_an_api_key_fails_at_start_up_naming_the_variable():
+    result = runner.invoke(app, ["run", "hello"])
+
+    assert result.exit_code == 2
+    assert "Configuration error" in result.output
+    assert "ANTHROPIC_API_KEY" in result.output
+    assert "durable-llm demo" in result.output
+
+
+def test_bad_model_setting_fails_before_anything_starts(monkeypatch):
+    monkeypatch.setenv("DURABLE_LLM_MODEL", "claude-sonnet-4-5")
+
+    result = runner.invoke(app, ["demo"])
+
+    assert result.exit_code == 2
+    assert "model (from environment variable DURABLE_LLM_MODEL)" in result.output
+    assert "'claude-sonnet-4-5' is not 'provider:model'" in result.output
+
+
+def test_history_prints_roles_tool_calls_and_tokens_or_json(fake_vendor):
+    output = invoke("run", "Weather?", "--tools", "durable_llm.demo:WEATHER_TOOLS")
+    conversation = conversation_id(output, "run")
+
+    readable = invoke("history", conversation)
+    as_json = json.loads(invoke("history", conversation, "--json"))
+
+    assert f"Conversation {conversation} (completed), 4 messages" in readable
+    assert "you: Weather?" in readable
+    assert '→ get_alerts({"state":"CA"})' in readable
+    assert "← get_alerts: Event: Winter Storm Warning" in readable  # canned NWS fixture
+    assert "the first: Winter Storm Warning" in readable
+    assert "2 model call(s)" in readable
+    assert as_json["conversation"] == conversation
+    assert [m["role"] for m in as_json["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert as_json["usage"]["input_tokens"] > 0
+    assert as_json["turns"] == 2
+
+
+def test_history_of_an_unknown_conversation_is_a_clean_error():
+    result = runner.invoke(app, ["history", "no-such-conversation"])
+
+    assert result.exit_code == 1
+    assert "Error" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_approve_from_another_terminal_lets_a_waiting_tool_call_run(server, fake_vendor):
+    from temporalio.client import Client
+
+    agent = Agent(
+        model="anthropic:claude-sonnet-4-5",
+        tools=("get_alerts", "get_forecast"),
+        tool_options={"get_alerts": ToolOptions(requires_approval=True)},
+    )
+
+    async def start_and_wait_for_approval() -> tuple[str, str]:
+        client = await Client.connect(server.address, plugins=[DurableLLMPlugin()])
+        handle = await client.start_workflow(
+            AgentWorkflow.run,
+            AgentInput(agent=agent, message="weather?"),
+            id=f"approve-{os.urandom(4).hex()}",
+            task_queue="approvals",
+        )
+        while not (status := await handle.query(AgentWorkflow.status)).pending_approvals:
+            await asyncio.sleep(0.1)
+        return handle.id, status.pending_approvals[0].call_id
+
+    async def result(conversation: str) -> AgentResult:
+        client = await Client.connect(server.address, plugins=[DurableLLMPlugin()])
+        return await client.get_workflow_handle(conversation, result_type=AgentResult).result()
+
+    worker = Process(
+        "worker", "--tools", "durable_llm.demo:WEATHER_TOOLS", "--task-queue", "approvals", env=process_env()
+    )
+    worker.wait_for("Worker on task queue approvals")
+    try:
+        conversation, call_id = asyncio.run(start_and_wait_for_approval())
+        output = invoke("approve", conversation, call_id)
+        answer = asyncio.run(result(conversation))
+    finally:
+        assert worker.interrupt() == 130
+
+    assert f"Approved {call_id} in {conversation}" in output
+    assert "the first: Winter Storm Warning" in answer.output
+
+
+def test_approving_a_call_that_is_not_waiting_is_refused(server):
+    from temporalio.client import Client
+
+    async def start() -> str:
+        client = await Client.connect(server.address, plugins=[DurableLLMPlugin()])
+        agent = Agent(model="anthropic:claude-sonnet-4-5")
+        handle = await client.start_workflow(
+            AgentWorkflow.run, AgentInput(agent=agent, chat=True), id=f"idle-{os.urandom(4).hex()}", task_queue="idle"
+        )
+        return handle.id
+
+    conversation = asyncio.run(start())
+    worker = Process("worker", "--task-queue", "idle", env=process_env(ANTHROPIC_API_KEY="unused"))
+    worker.wait_for("Worker on task queue idle")
+    try:
+        result = runner.invoke(app, ["approve", conversation, "call_nope"])
+    finally:
+        assert worker.interrupt() == 130
+
+    assert result.exit_code == 1
+    assert "no tool call 'call_nope' is waiting for approval" in result.output
+
+
+# -- chat ----------------------------------------------------------------------------------------
+
+
+def test_chat_takes_several_turns_then_reattaches_and_ends(fake_vendor):
+    first = invoke("chat", "-t", "durable_llm.demo:WEATHER_TOOLS", input="Weather in SF?\nAnd alerts?\n")
+    conversation = conversation_id(first, "chat")
+
+    assert first.count('→ get_alerts({"state":"CA"})') == 2
+    assert first.count("agent: In San Francisco") == 2
+    assert f"Left open: durable-llm chat --conversation {conversation}" in first
+
+    second = invoke("chat", "--conversation", conversation, "-t", "durable_llm.demo:WEATHER_TOOLS", input="/end\n")
+
+    assert "you: Weather in SF?" in second  # the conversation so far, printed on re-attaching
+    assert "you: And alerts?" in second
+    assert "Conversation ended." in second
+    history = json.loads(invoke("history", conversation, "--json"))
+    assert [m["role"] for m in history["messages"]].count("user") == 2
+    assert len(fake_vendor.requests) == 4
+
+
+def test_chat_asks_before_running_a_tool_that_needs_approval(fake_vendor, monkeypatch):
+    monkeypatch.setenv("DURABLE_LLM_APPROVAL_REQUIRED", "get_alerts")
+
+    output = invoke("chat", "-t", "durable_llm.demo:WEATHER_TOOLS", input="Weather in SF?\ny\n")
+
+    assert 'The agent wants to run get_alerts({"state":"CA"})' in output
+    assert "← get_alerts: Event: Winter Storm Warning" in output
+    assert "agent: In San Francisco" in output
+
+
+def test_chat_rejection_goes_back_to_the_model(fake_vendor, monkeypatch):
+    monkeypatch.setenv("DURABLE_LLM_APPROVAL_REQUIRED", "get_alerts")
+
+    output = invoke("chat", "-t", "durable_llm.demo:WEATHER_TOOLS", input="Weather in SF?\nn\n")
+
+    assert "← get_alerts: the user rejected this call: the user said no" in output
+    tool_message = fake_vendor.requests[-1].messages[-1]
+    assert [p.is_error for p in tool_message.parts] == [False, True]
+
+
+# -- worker and server ---------------------------------------------------------------------------
+
+
+def test_worker_serves_a_run_started_elsewhere_and_stops_on_ctrl_c(fake_vendor):
+    worker = Process("worker", "--tools", "durable_llm.demo:WEATHER_TOOLS", env=process_env())
+    worker.wait_for("Worker on task queue durable-llm; tools: get_alerts, get_forecast")
+
+    output = invoke("run", "Weather?", "--no-worker", "--tools", "durable_llm.demo:WEATHER_TOOLS")
+
+    assert "agent: In San Francisco" in output
+    assert worker.interrupt() == 130
+    assert "Traceback" not in worker.output
+
+
+def test_worker_without_an_api_key_refuses_to_start():
+    result = runner.invoke(app, ["worker"])
+
+    assert result.exit_code == 2
+    assert "ANTHROPIC_API_KEY" in result.output
+
+
+def test_server_starts_the_dev_server_and_ui_and_stops_on_ctrl_c(tmp_path, monkeypatch):
+    port, ui_port = free_ports()
+    env = process_env(
+        DURABLE_LLM_SERVER_PORT=str(port), DURABLE_LLM_UI_PORT=str(ui_port), DURABLE_LLM_DATA_DIR=str(tmp_path / "d")
+    )
+    server = Process("server", env=env)
+    output = server.wait_for("Ctrl-C to stop")
+
+    assert f"Temporal dev server on 127.0.0.1:{port}" in output
+    assert f"Web UI: http://127.0.0.1:{ui_port}" in output
+    with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}") as page:
+        assert page.status == 200
+    assert (tmp_path / "d" / "temporal.db").exists()
+    assert server.interrupt() == 130
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0, "the dev server outlived the command"
+
+
+def test_server_command_reuses_a_running_server(server):
+    output = invoke("server")
+
+    assert f"A Temporal server already answers on {server.address}" in output
+
+
+# -- the embedded server -------------------------------------------------------------------------
+
+
+def test_embedded_server_keeps_conversations_across_restarts(tmp_path):
+    async def scenario() -> tuple[str, str, str]:
+        from temporalio.client import Client, WorkflowExecutionStatus
+
+        port, ui_port = free_ports()
+        agent = Agent(model="anthropic:claude-sonnet-4-5")
+        async with EmbeddedServer(port=port, ui_port=ui_port, data_dir=tmp_path) as first:
+            assert first.started
+            client = await Client.connect(first.address, plugins=[DurableLLMPlugin()])
+            handle = await client.start_workflow(
+                AgentWorkflow.run, AgentInput(agent=agent, chat=True), id="kept", task_queue="nobody-polls"
+            )
+            run_id = handle.result_run_id
+        async with EmbeddedServer(port=port, ui_port=ui_port, data_dir=tmp_path) as second:
+            client = await Client.connect(second.address)
+            description = await client.get_workflow_handle("kept").describe()
+            assert description.status == WorkflowExecutionStatus.RUNNING
+            return str(run_id), description.run_id, second.db_file.name
+
+    first_run, second_run, db = asyncio.run(scenario())
+
+    assert first_run == second_run
+    assert db == "temporal.db"
+
+
+def test_embedded_server_reuses_one_already_running_and_leaves_it_running(server):
+    async def scenario() -> bool:
+        async with EmbeddedServer(port=server.port, data_dir=server.data_dir) as again:
+            return again.started
+
+    assert asyncio.run(scenario()) is False
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", server.port)) == 0
+
+
+def test_embedded_server_refuses_a_port_held_by_something_else(tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+
+        with pytest.raises(EmbeddedServerError, match=f"port {port} is taken by something that is not a Temporal"):
+            asyncio.run(EmbeddedServer(port=port, data_dir=tmp_path).start())
