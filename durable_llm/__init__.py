@@ -28,6 +28,7 @@ from durable_llm.tools import (
 )
 
 if TYPE_CHECKING:
+    from durable_llm.chat import send_message
     from durable_llm.loop import run_agent
     from durable_llm.payload_guard import PayloadGuard, PayloadTooLarge, check_payload_size
     from durable_llm.plugin import DurableLLMPlugin
@@ -77,6 +78,7 @@ __all__ = [
     "load_settings",
     "run_agent",
     "s3_driver",
+    "send_message",
     "tool",
     "tool_spec",
     "with_external_storage",
@@ -87,6 +89,7 @@ _TEMPORAL = {
     "AgentWorkflow": "durable_llm.workflow",
     "DurableLLMPlugin": "durable_llm.plugin",
     "run_agent": "durable_llm.loop",
+    "send_message": "durable_llm.chat",
     "PayloadGuard": "durable_llm.payload_guard",
     "PayloadTooLarge": "durable_llm.payload_guard",
     "check_payload_size": "durable_llm.payload_guard",

@@ -1,27 +1,34 @@
-"""The agent's activities: one model call, and one dynamic activity running every tool. All I/O lives here.
+"""The agent's activities: one model call, one dynamic activity running every tool, and the transcript
+snapshots of continue-as-new. All I/O lives here.
 
 The model activity never receives the conversation: its input is a `ModelTurn` reference (the
 workflow, the transcript query and a message count). Each worker keeps the transcripts it has
 seen and asks the workflow (a query, never written to history) only for the messages it lacks,
 so every message enters the workflow history once, and a worker with an empty cache still works.
+Messages from before a continue-as-new are read from the snapshot blob instead of the query.
+When the workflow itself runs in the same process, its transcript is read from memory instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
 import inspect
+import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import TypeAdapter
 from temporalio import activity
+from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
-from durable_llm.agent import Agent, HistoryPage
+from durable_llm.agent import Agent, HistoryPage, Transcript, TranscriptSnapshot
 from durable_llm.conversation import (
     FrozenModel,
     MediaPart,
@@ -48,25 +55,70 @@ HEARTBEAT_INTERVAL = 1.0
 MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 """How soon a model call on a dead worker is noticed and retried elsewhere."""
 
+SAVE_TRANSCRIPT_ACTIVITY = "durable_llm.save_transcript"
+"""Stores a conversation's transcript as one blob before it continues as new."""
+
+LOAD_TRANSCRIPT_ACTIVITY = "durable_llm.load_transcript"
+"""Reads that blob back at the start of the next run."""
+
 
 class ModelTurn(FrozenModel):
-    """The model activity's input: which conversation, and how many of its messages the call sees."""
+    """The model activity's input: which conversation, and how many of its messages the call sees.
 
-    workflow_id: str
-    run_id: str
+    The conversation is the transcript `query` of the workflow run that scheduled the activity;
+    `workflow_id` and `run_id` are set only in turns scheduled by durable_llm 0.1's first workflows.
+    """
+
     query: str
     version: int
+    workflow_id: str | None = None
+    run_id: str | None = None
 
     @property
     def conversation_id(self) -> str:
         """Unique per conversation: a workflow run may hold several (one per `run_agent`)."""
-        return f"{self.workflow_id}/{self.run_id}/{self.query}"
+        return _cache_key(self.workflow, self.run, self.query)
+
+    @property
+    def workflow(self) -> str:
+        """The id of the workflow holding the transcript."""
+        return self.workflow_id or activity.info().workflow_id or ""
+
+    @property
+    def run(self) -> str:
+        """The run of that workflow holding the transcript."""
+        return self.run_id or activity.info().workflow_run_id or ""
+
+
+class LiveTranscript(Protocol):
+    """A transcript held by a workflow in this process (an `AgentSession`)."""
+
+    agent: Agent
+    messages: list[Message]
+
+
+_IN_PROCESS: weakref.WeakValueDictionary[str, LiveTranscript] = weakref.WeakValueDictionary()
+"""The transcripts of the workflows this process holds, by conversation; gone when a workflow leaves the cache."""
+
+
+def share_in_process(workflow_id: str, run_id: str, query: str, transcript: LiveTranscript) -> None:
+    """Let the model activities of this process read `transcript` from memory instead of querying for it.
+
+    Called by workflow code, which never reads it back, so it cannot affect determinism; and since
+    the workflow is deterministic, any replay of the run holds the same messages in the same order.
+    """
+    _IN_PROCESS[_cache_key(workflow_id, run_id, query)] = transcript
 
 
 class TranscriptPage(HistoryPage):
-    """A page of the transcript query, with the agent whose settings the model call uses."""
+    """A page of the transcript query, with the agent whose settings the model call uses.
+
+    With a `snapshot`, the messages before `offset` are in it (earlier runs' messages are read
+    from the blob store, never shipped through the query), and `offset == snapshot.count`.
+    """
 
     agent: Agent
+    snapshot: TranscriptSnapshot | None = None
 
 
 class AgentActivities:
@@ -81,14 +133,19 @@ class AgentActivities:
     ) -> None:
         self._tools = dict(tools)
         self._scripted = dict(scripted_models)
-        self._cache: OrderedDict[str, tuple[Agent, tuple[Message, ...]]] = OrderedDict()
+        # The agent is None until a query names it (a transcript loaded from a snapshot comes without).
+        self._cache: OrderedDict[str, tuple[Agent | None, tuple[Message, ...]]] = OrderedDict()
         self._max_cached = max_cached_conversations
         self.transcript_fetches = 0
         """How many transcript pages this worker queried (a cache that works keeps this low)."""
+        self.snapshot_reads = 0
+        """How many transcript snapshots this worker read from the blob store."""
+        self.read_in_process = True
+        """Read the transcripts of workflows held by this process from memory; False: query, as another process must."""
 
     def definitions(self) -> list[Callable[..., Any]]:
         """The activity callables to register on a worker."""
-        return [self.call_model, self.run_tool]
+        return [self.call_model, self.run_tool, self.save_transcript, self.load_transcript]
 
     @activity.defn(name=MODEL_ACTIVITY)
     async def call_model(self, turn: ModelTurn) -> ModelResponse:
@@ -99,6 +156,28 @@ class AgentActivities:
             if agent.provider == "test":
                 return await self._scripted_reply(agent.model_name, request)
             return await _vendor_reply(agent, request)
+
+    @activity.defn(name=SAVE_TRANSCRIPT_ACTIVITY)
+    async def save_transcript(self, turn: ModelTurn) -> TranscriptSnapshot:
+        """Store the first `turn.version` messages as one blob and return the reference to it.
+
+        Through the data converter, so its codec (encryption) and external storage apply; stored
+        whatever its size, since the reference travels in the next run's input.
+        """
+        _, messages = await self._transcript(turn)
+        converter = activity.client().data_converter
+        if converter.external_storage is not None:
+            storage = dataclasses.replace(converter.external_storage, payload_size_threshold=0)
+            converter = dataclasses.replace(converter, external_storage=storage)
+        [payload] = await converter.encode([Transcript(messages=messages)])
+        return TranscriptSnapshot(count=len(messages), payload=base64.b64encode(payload.SerializeToString()).decode())
+
+    @activity.defn(name=LOAD_TRANSCRIPT_ACTIVITY)
+    async def load_transcript(self, snapshot: TranscriptSnapshot, query: str) -> Transcript:
+        """Read a snapshot back, for the run that continues the conversation; its model calls then find it cached."""
+        messages = await self._read_snapshot(snapshot)
+        self._remember(ModelTurn(query=query, version=len(messages)).conversation_id, None, messages)
+        return Transcript(messages=messages)
 
     @activity.defn(dynamic=True)
     async def run_tool(self, args: Sequence[RawValue]) -> ToolResultPart:
@@ -178,25 +257,49 @@ class AgentActivities:
 
     async def _transcript(self, turn: ModelTurn) -> tuple[Agent, tuple[Message, ...]]:
         """The agent and its first `turn.version` messages: from the cache, topped up by querying the workflow."""
-        key = turn.conversation_id
-        agent, messages = self._cache.get(key, (None, ()))
+        live = _IN_PROCESS.get(turn.conversation_id) if self.read_in_process else None
+        if live is not None and len(live.messages) >= turn.version:
+            return live.agent, tuple(live.messages[: turn.version])
+        agent, messages = self._cache.get(turn.conversation_id, (None, ()))
         if agent is None or len(messages) < turn.version:
-            handle = activity.client().get_workflow_handle(turn.workflow_id, run_id=turn.run_id)
+            handle = activity.client().get_workflow_handle(turn.workflow, run_id=turn.run)
             while agent is None or len(messages) < turn.version:
                 page = await handle.query(turn.query, len(messages), result_type=TranscriptPage)
                 self.transcript_fetches += 1
-                if not page.messages and len(messages) < turn.version:
+                if page.snapshot is not None:
+                    messages = await self._read_snapshot(page.snapshot)
+                if page.offset != len(messages) or (not page.messages and len(messages) < turn.version):
                     raise ApplicationError(
                         f"the workflow has {page.total} messages, the model call needs {turn.version}",
                         type="transcript_mismatch",
                     )
                 # The transcript only grows, so what the query returns extends the cached prefix.
                 agent, messages = page.agent, messages + page.messages[: turn.version - len(messages)]
+        self._remember(turn.conversation_id, agent, messages)
+        return agent, messages[: turn.version]
+
+    async def _read_snapshot(self, snapshot: TranscriptSnapshot) -> tuple[Message, ...]:
+        """The messages a snapshot holds, read back through the data converter (blob store, codec)."""
+        payload = Payload.FromString(base64.b64decode(snapshot.payload))
+        [transcript] = await activity.client().data_converter.decode([payload], [Transcript])
+        self.snapshot_reads += 1
+        if len(transcript.messages) != snapshot.count:
+            raise ApplicationError(
+                f"the transcript snapshot holds {len(transcript.messages)} messages, not {snapshot.count}",
+                type="transcript_mismatch",
+                non_retryable=True,
+            )
+        return transcript.messages
+
+    def _remember(self, key: str, agent: Agent | None, messages: tuple[Message, ...]) -> None:
         self._cache[key] = (agent, messages)
         self._cache.move_to_end(key)
         while len(self._cache) > self._max_cached:
             self._cache.popitem(last=False)
-        return agent, messages[: turn.version]
+
+
+def _cache_key(workflow_id: str, run_id: str, query: str) -> str:
+    return f"{workflow_id}/{run_id}/{query}"
 
 
 async def _vendor_reply(agent: Agent, request: ModelRequest) -> ModelResponse:

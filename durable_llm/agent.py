@@ -146,16 +146,44 @@ def _as_tool(item: Any) -> Any:
     return item
 
 
+class Transcript(FrozenModel):
+    """A conversation's messages as one value: what a `TranscriptSnapshot` holds."""
+
+    messages: tuple[Message, ...]
+
+
+class TranscriptSnapshot(FrozenModel):
+    """The first `count` messages of a conversation, stored as one blob, and how to read them back.
+
+    `payload` is a Temporal `Payload` (serialized, base64) made by the data converter: with
+    external storage, a reference of about 200 bytes to the blob; without, the `Transcript` itself.
+    """
+
+    count: int
+    payload: str
+
+
+class Checkpoint(FrozenModel):
+    """Where a conversation that continued as new picks up: its transcript by reference and its totals."""
+
+    transcript: TranscriptSnapshot
+    usage: Usage = Usage()
+    turns: int = 0
+    run: int = Field(ge=2, description="which run of the conversation this is (the first is 1)")
+
+
 class AgentInput(FrozenModel):
     """What starts an `AgentWorkflow`: the agent, its first user message, and whether to stay open.
 
     With `chat` (implied when there is no `message`) the workflow answers `send_message` updates
-    until the `end_conversation` signal; otherwise it returns after answering `message`.
+    until the `end_conversation` signal; otherwise it returns after answering `message`. A chat
+    whose history grows long continues as new by itself, with a `checkpoint` (never set it yourself).
     """
 
     agent: Agent
     message: str | None = None
     chat: bool = False
+    checkpoint: Checkpoint | None = None
 
 
 class PendingApproval(FrozenModel):
@@ -173,6 +201,7 @@ class AgentStatus(FrozenModel):
     pending_approvals: tuple[PendingApproval, ...] = ()
     turns: int = 0
     usage: Usage = Usage()
+    run: int = Field(default=1, description="which run of the workflow: one more at each continue-as-new")
 
 
 class HistoryPage(FrozenModel):

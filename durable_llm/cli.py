@@ -212,6 +212,8 @@ def _go_offline(stack: AsyncExitStack, settings: Settings, think: float) -> None
         time.sleep(think)
         return weather.scripted_weather_model(request)
 
+    saved = dict(os.environ)
+    stack.callback(_restore_environment, saved)
     fake = stack.enter_context(FakeVendorServer(settings.provider, responses=slow_model))
     os.environ.update(fake.env())
     if "NWS_BASE_URL" not in os.environ:
@@ -221,6 +223,11 @@ def _go_offline(stack: AsyncExitStack, settings: Settings, think: float) -> None
         f"fake {settings.provider} server with a scripted conversation, and a local sample of the National Weather "
         "Service. Set the vendor's API key to use the real model."
     )
+
+
+def _restore_environment(saved: dict[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 async def _one_shot(settings: Settings, prompt: str, extra_tools: Sequence[str], worker: bool) -> None:
@@ -238,6 +245,7 @@ async def _one_shot(settings: Settings, prompt: str, extra_tools: Sequence[str],
             AgentInput(agent=settings.agent(tools=tools), message=prompt),
             id=f"run-{uuid.uuid4().hex[:12]}",
             task_queue=settings.task_queue,
+            memo={"model": settings.model},
         )
         result = await _follow_to_end(handle)
     _print_usage(result.usage, result.turns)
@@ -245,6 +253,7 @@ async def _one_shot(settings: Settings, prompt: str, extra_tools: Sequence[str],
 
 
 async def _chat(settings: Settings, conversation: str | None, extra_tools: Sequence[str], worker: bool) -> None:
+    from durable_llm.chat import send_message
     from durable_llm.workflow import AgentWorkflow
 
     tools = _tools(settings, extra_tools)
@@ -262,13 +271,15 @@ async def _chat(settings: Settings, conversation: str | None, extra_tools: Seque
                 AgentInput(agent=settings.agent(tools=tools), chat=True),
                 id=conversation,
                 task_queue=settings.task_queue,
+                memo={"model": settings.model},
             )
-            offset = 0
+            model, offset = settings.model, 0
         else:
             handle = client.get_workflow_handle(conversation, result_type=AgentResult)
+            model = await (await handle.describe()).memo_value("model", default="its model")
             offset = await _print_new(handle, 0)
         console.print(
-            f"Conversation [bold]{conversation}[/] with {settings.model}. "
+            f"Conversation [bold]{conversation}[/] with {model}. "
             f"/end ends it; Ctrl-D leaves it open (durable-llm chat --conversation {conversation})."
         )
         while True:
@@ -279,13 +290,16 @@ async def _chat(settings: Settings, conversation: str | None, extra_tools: Seque
                 return
             if text.strip() == "/end":
                 await handle.signal(AgentWorkflow.end_conversation)
+                if worker:
+                    await handle.result()
                 console.print("Conversation ended.")
                 return
             if not text.strip():
                 continue
             # Our own message is printed by the terminal already; follow from after it.
             offset += 1
-            update = asyncio.ensure_future(handle.execute_update(AgentWorkflow.send_message, text))
+            # Resent if the chat is just continuing as new (a fresh run of the same conversation).
+            update = asyncio.ensure_future(send_message(handle, text))
             offset = await _follow(handle, offset, update)
             await update
 

@@ -3,26 +3,40 @@
 `AgentWorkflow` and `run_agent` (inside a user's own workflow) both drive an `AgentSession`, so
 there is one loop. The session holds the transcript; each message in it arrived in exactly one
 history event (workflow input, update argument, model or tool activity result), and replay
-rebuilds it from those. The model activity reads it back through the transcript query.
+rebuilds it from those. The model activity reads it back through the transcript query. A session
+resumed from a `Checkpoint` (continue-as-new) loads its earlier messages from the snapshot blob.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from durable_llm.activities import MODEL_ACTIVITY, MODEL_HEARTBEAT_TIMEOUT, ModelTurn, TranscriptPage, error_result
+from durable_llm.activities import (
+    LOAD_TRANSCRIPT_ACTIVITY,
+    MODEL_ACTIVITY,
+    MODEL_HEARTBEAT_TIMEOUT,
+    SAVE_TRANSCRIPT_ACTIVITY,
+    ModelTurn,
+    TranscriptPage,
+    error_result,
+    share_in_process,
+)
 from durable_llm.agent import (
     Agent,
     AgentResult,
     AgentState,
     AgentStatus,
+    Checkpoint,
     HistoryPage,
     PendingApproval,
     StopReason,
+    Transcript,
+    TranscriptSnapshot,
 )
 from durable_llm.conversation import Message, ModelResponse, TextPart, ToolCallPart, ToolResultPart, Usage
 
@@ -35,19 +49,28 @@ APPROVE_UPDATE = "approve_tool_call"
 PAGE_BYTES = 1 << 20
 """A query page stops after about this much JSON (at least one message): gRPC caps messages at ~4 MB."""
 
+SNAPSHOT_TIMEOUT = timedelta(minutes=2)
+"""How long storing or loading a transcript snapshot may take (a blob of a few MB)."""
+
 
 class AgentSession:
     """One conversation between a user and an agent, run inside a workflow."""
 
-    def __init__(self, agent: Agent, messages: Sequence[Message] = ()) -> None:
+    def __init__(self, agent: Agent, messages: Sequence[Message] = (), *, checkpoint: Checkpoint | None = None) -> None:
         self.agent = agent
         self.messages: list[Message] = list(messages)
-        self.usage = Usage()
-        self.turns = 0
+        self.usage = checkpoint.usage if checkpoint else Usage()
+        self.turns = checkpoint.turns if checkpoint else 0
+        self.run_number = checkpoint.run if checkpoint else 1
+        # The messages of earlier runs, in a blob until `restore` loads them.
+        self._snapshot: TranscriptSnapshot | None = checkpoint.transcript if checkpoint else None
+        self._restored = checkpoint is None
         self._phase: AgentState = "waiting_for_input"
         self._pending: dict[str, PendingApproval] = {}
         self._decisions: dict[str, tuple[bool, str | None]] = {}
         self._query = _register_transcript_query(self._transcript)
+        info = workflow.info()
+        share_in_process(info.workflow_id, info.run_id, self._query, self)
 
     async def run(self, text: str) -> AgentResult:
         """Add the user's message and loop until the model answers without tools, or `max_turns`."""
@@ -66,6 +89,29 @@ class AgentSession:
                 results = await self._run_tools(calls)
             self.messages.append(Message(role="tool", parts=results))
         return self._idle("max_turns")
+
+    async def restore(self) -> None:
+        """Load the messages of the runs before a continue-as-new; call before anything else."""
+        if self._restored or self._snapshot is None:
+            return
+        transcript = await workflow.execute_activity(
+            LOAD_TRANSCRIPT_ACTIVITY,
+            args=[self._snapshot, self._query],
+            result_type=Transcript,
+            start_to_close_timeout=SNAPSHOT_TIMEOUT,
+        )
+        self.messages[:0] = transcript.messages
+        self._restored = True
+
+    async def checkpoint(self) -> Checkpoint:
+        """Store the transcript as one blob: what the next run needs to carry on (call when idle)."""
+        snapshot = await workflow.execute_activity(
+            SAVE_TRANSCRIPT_ACTIVITY,
+            self._turn(),
+            result_type=TranscriptSnapshot,
+            start_to_close_timeout=SNAPSHOT_TIMEOUT,
+        )
+        return Checkpoint(transcript=snapshot, usage=self.usage, turns=self.turns, run=self.run_number + 1)
 
     def close(self) -> None:
         """Mark the conversation done: no more messages."""
@@ -87,11 +133,20 @@ class AgentSession:
         """What the session is doing now."""
         state = "waiting_for_approval" if self._pending else self._phase
         return AgentStatus(
-            state=state, pending_approvals=tuple(self._pending.values()), turns=self.turns, usage=self.usage
+            state=state,
+            pending_approvals=tuple(self._pending.values()),
+            turns=self.turns,
+            usage=self.usage,
+            run=self.run_number,
         )
 
     def page(self, offset: int = 0, limit: int = 100) -> HistoryPage:
-        """Messages from `offset`: at most `limit`, and about `PAGE_BYTES` of JSON (at least one)."""
+        """Messages from `offset`: at most `limit`, and about `PAGE_BYTES` of JSON (at least one).
+
+        Empty (with the right `total`) in the moment a resumed run is still loading its snapshot.
+        """
+        if not self._restored and self._snapshot is not None:
+            return HistoryPage(offset=offset, total=self._snapshot.count + len(self.messages), messages=())
         messages, size = [], 0
         for message in self.messages[offset : offset + max(limit, 1)]:
             size += len(message.model_dump_json())
@@ -112,8 +167,14 @@ class AgentSession:
             raise ValueError(f"no tool call {call_id!r} is waiting for approval (waiting: {waiting})")
 
     def _transcript(self, offset: int) -> TranscriptPage:
-        page = self.page(offset, limit=len(self.messages))
-        return TranscriptPage(agent=self.agent, **dict(page))
+        # Earlier runs' messages stay out of the query: the model activity reads them from the snapshot.
+        snapshot = self._snapshot if self._snapshot is not None and offset < self._snapshot.count else None
+        page = self.page(snapshot.count if snapshot else offset, limit=len(self.messages))
+        return TranscriptPage(agent=self.agent, snapshot=snapshot, **dict(page))
+
+    def _turn(self) -> ModelTurn:
+        """The reference activities read the transcript by: its query (in this run) and the message count."""
+        return ModelTurn(query=self._query, version=len(self.messages))
 
     def _idle(self, stop_reason: StopReason) -> AgentResult:
         self._phase = "waiting_for_input"
@@ -121,13 +182,9 @@ class AgentSession:
 
     async def _call_model(self) -> ModelResponse:
         self._phase = "thinking"
-        info = workflow.info()
-        turn = ModelTurn(
-            workflow_id=info.workflow_id, run_id=info.run_id, query=self._query, version=len(self.messages)
-        )
         response = await workflow.execute_activity(
             MODEL_ACTIVITY,
-            turn,
+            self._turn(),
             result_type=ModelResponse,
             start_to_close_timeout=self.agent.model_timeout,
             heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,

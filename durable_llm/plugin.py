@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, ExternalStorage, StorageDriver
 from temporalio.plugin import SimplePlugin
 from temporalio.worker import WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from durable_llm.activities import AgentActivities
 from durable_llm.conversation import ToolSpec
+from durable_llm.payload_guard import PayloadGuard
+from durable_llm.storage import LocalBlobDriver, external_storage, with_external_storage
 from durable_llm.tools import tool_spec
 from durable_llm.workflow import AgentWorkflow
 
@@ -29,11 +31,19 @@ and whose models must be the same classes inside and outside the sandbox."""
 class DurableLLMPlugin(SimplePlugin):
     """Give it to `Client.connect(..., plugins=[...])`; every worker made from that client inherits it.
 
-    It sets the pydantic data converter (keeping the rest of the client's converter), lets the
-    vendor SDKs through the workflow sandbox, and registers `AgentWorkflow`, the model activity
-    and the tool activity. `tools` are the functions agents may call (by name, or by passing the
-    same function to `Agent(tools=...)`); `scripted_models` are what "test:<name>" models answer with.
-    Tool names share the worker's activity names: don't give a tool the name of one of your activities.
+    It sets the pydantic data converter (keeping the rest of the client's converter), stores large
+    payloads by reference, lets the vendor SDKs through the workflow sandbox, guards payload sizes,
+    and registers `AgentWorkflow` with its activities. `tools` are the functions agents may call (by
+    name, or by passing the same function to `Agent(tools=...)`); `scripted_models` are what
+    "test:<name>" models answer with. Tool names share the worker's activity names: don't give a
+    tool the name of one of your activities.
+
+    `storage` is where large payloads (tool results, media, transcript snapshots) go: by default a
+    `LocalBlobDriver` in `storage.default_blob_directory()`, for a client and workers on one machine;
+    a `StorageDriver` (e.g. from `s3_driver`) or a whole `ExternalStorage` for several machines; or
+    False for none (every payload then stays in the history, under Temporal's 2 MiB limit). It
+    replaces any external storage already on the client's converter; every client and worker of a
+    conversation needs the same.
     """
 
     def __init__(
@@ -41,15 +51,31 @@ class DurableLLMPlugin(SimplePlugin):
         tools: Sequence[Callable[..., Any] | ToolSpec] = (),
         *,
         scripted_models: Mapping[str, ScriptedModel] | None = None,
+        storage: StorageDriver | ExternalStorage | Literal[False] | None = None,
     ) -> None:
         self.agent_activities = AgentActivities(_registry(tools), scripted_models or {})
+        self.storage = _external_storage(storage)
+        """The external storage set on the converter and given to the payload guard (None: storage=False)."""
         super().__init__(
             "durable_llm",
-            data_converter=_with_pydantic,
+            data_converter=self._converter,
             workflow_runner=_with_passthrough,
             activities=self.agent_activities.definitions(),
             workflows=[AgentWorkflow],
+            interceptors=[PayloadGuard(self.storage)],
         )
+
+    def _converter(self, existing: DataConverter | None) -> DataConverter:
+        converter = _with_pydantic(existing)
+        return converter if self.storage is None else with_external_storage(converter, self.storage)
+
+
+def _external_storage(storage: StorageDriver | ExternalStorage | Literal[False] | None) -> ExternalStorage | None:
+    if storage is False:
+        return None
+    if storage is None:
+        return external_storage(LocalBlobDriver())
+    return external_storage(storage) if isinstance(storage, StorageDriver) else storage
 
 
 def _registry(tools: Sequence[Callable[..., Any] | ToolSpec]) -> dict[str, ToolSpec]:

@@ -91,7 +91,8 @@ class EmbeddedServer:
         """Reuse the server on `port` if one answers, else start one and wait until it answers."""
         if _port_open(self.port):
             # A server another process has just started may take a moment to answer.
-            for _ in range(20):
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:
                 if await _answers(self.address, self.namespace):
                     return self
                 await asyncio.sleep(0.1)
@@ -219,9 +220,10 @@ def _port_open(port: int) -> bool:
 
 
 async def _answers(address: str, namespace: str) -> bool:
-    """Whether a Temporal frontend answers an RPC at `address` (connecting runs GetSystemInfo)."""
+    """Whether a Temporal frontend answers an RPC at `address` within a second (connecting runs GetSystemInfo)."""
     try:
-        await Client.connect(address, namespace=namespace)
-    except RuntimeError:
+        # Something that accepts connections but speaks no gRPC would otherwise keep us waiting forever.
+        await asyncio.wait_for(Client.connect(address, namespace=namespace), timeout=1)
+    except (RuntimeError, TimeoutError):
         return False
     return True

@@ -32,8 +32,8 @@ from temporalio.converter import (
 if TYPE_CHECKING:
     import aioboto3
 
-DEFAULT_BLOB_DIRECTORY = Path(".durable_llm/blobs")
-"""Where `LocalBlobDriver` keeps blobs unless told otherwise (relative to the working directory)."""
+BLOB_DIRECTORY_VARIABLE = "DURABLE_LLM_BLOB_DIR"
+"""The environment variable naming `LocalBlobDriver`'s default directory."""
 
 DEFAULT_THRESHOLD = 256 * 1024
 """Payloads of at least this many serialized bytes are stored by reference."""
@@ -51,9 +51,9 @@ class LocalBlobDriver(StorageDriver):
     a reader never sees half a blob. Nothing is ever deleted.
     """
 
-    def __init__(self, directory: str | os.PathLike[str] = DEFAULT_BLOB_DIRECTORY, *, name: str = "durable_llm.local"):
+    def __init__(self, directory: str | os.PathLike[str] | None = None, *, name: str = "durable_llm.local"):
         # Resolved now: a later chdir must not move where the references point.
-        self.directory = Path(directory).resolve()
+        self.directory = Path(directory or default_blob_directory()).resolve()
         self._name = name
 
     def name(self) -> str:
@@ -109,6 +109,18 @@ class LocalBlobDriver(StorageDriver):
         if hashlib.sha256(blob).hexdigest() != digest:
             raise ValueError(f"blob {path} is corrupt: its content no longer matches its SHA-256 name")
         return blob
+
+
+def default_blob_directory() -> Path:
+    """Where blobs go by default: `$DURABLE_LLM_BLOB_DIR`, else `durable_llm/blobs` in the user's cache directory.
+
+    An absolute path that does not depend on the working directory, so a client and a worker
+    started from different directories on one machine share the store.
+    """
+    if configured := os.environ.get(BLOB_DIRECTORY_VARIABLE):
+        return Path(configured).expanduser().resolve()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache).expanduser().resolve() / "durable_llm" / "blobs"
 
 
 @asynccontextmanager

@@ -5,9 +5,16 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 from durable_llm.agent import AgentInput, AgentResult, AgentStatus, HistoryPage
 from durable_llm.loop import AgentSession
+
+CONTINUING_AS_NEW = "ContinuingAsNew"
+"""The error type of a `send_message` refused while the chat moves to a new run; send it again."""
+
+_CONTINUE_AS_NEW_PATCH = "durable_llm.continue_as_new"
+"""Chats started before automatic continue-as-new replay as they ran: past the suggestion, they kept going."""
 
 
 @workflow.defn(name="durable_llm.AgentWorkflow")
@@ -18,36 +25,58 @@ class AgentWorkflow:
     stays open: each `send_message` update runs one more exchange and returns the reply, until
     the `end_conversation` signal. Queries: `status` (what it is doing, the calls waiting for
     approval) and `history` (paged).
+
+    A chat continues as new (same workflow id, a new run) when Temporal suggests it, between two
+    exchanges: the transcript goes to one blob and the next run starts from a `Checkpoint`. A
+    `send_message` arriving meanwhile is refused with `CONTINUING_AS_NEW`; `durable_llm.send_message`
+    sends it again.
     """
 
     @workflow.init
     def __init__(self, input: AgentInput) -> None:
-        self._session = AgentSession(input.agent)
+        self._session = AgentSession(input.agent, checkpoint=input.checkpoint)
         self._chat = input.chat or input.message is None
         self._one_at_a_time = asyncio.Lock()
-        # Updates delivered with the start are handled before `run` begins; they queue after the first message.
-        self._first_message_pending = input.message is not None
+        # Updates delivered with the start are handled before `run` begins: they wait for it to take the lock.
+        self._starting = input.message is not None or input.checkpoint is not None
         self._ended = False
+        self._draining = False
 
     @workflow.run
     async def run(self, input: AgentInput) -> AgentResult:
         """Answer the first message, then (in a chat) `send_message` updates until `end_conversation`."""
-        if input.message is not None:
+        if self._starting:
             async with self._one_at_a_time:
-                self._first_message_pending = False
-                result = await self._session.run(input.message)
-            if not self._chat:
-                self._session.close()
-                return result
+                self._starting = False
+                await self._session.restore()
+                if input.message is not None:
+                    result = await self._session.run(input.message)
+                    if not self._chat:
+                        self._session.close()
+                        return result
+        await workflow.wait_condition(lambda: self._ended or workflow.info().is_continue_as_new_suggested())
+        if not self._ended and workflow.patched(_CONTINUE_AS_NEW_PATCH):
+            await self._continue_as_new(input)
         await workflow.wait_condition(lambda: self._ended)
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._session.close()
         return self._session.result("ended")
 
+    async def _continue_as_new(self, input: AgentInput) -> None:
+        """Let the exchanges in progress finish, refusing new ones, then carry on in a new run."""
+        # New messages are refused first: waiting for the handlers while admitting more may never end.
+        self._draining = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._ended:
+            return
+        checkpoint = await self._session.checkpoint()
+        if not self._ended:
+            workflow.continue_as_new(AgentInput(agent=input.agent, chat=True, checkpoint=checkpoint))
+
     @workflow.update
     async def send_message(self, text: str) -> str:
         """Send the next user message; returns the agent's reply."""
-        await workflow.wait_condition(lambda: not self._first_message_pending)
+        await workflow.wait_condition(lambda: not self._starting)
         async with self._one_at_a_time:
             result = await self._session.run(text)
         return result.output
@@ -58,6 +87,8 @@ class AgentWorkflow:
             raise ValueError("this conversation takes one message; start it with chat=True to send more")
         if self._ended:
             raise ValueError("the conversation has ended")
+        if self._draining:
+            raise ApplicationError("the conversation is continuing as new; send again", type=CONTINUING_AS_NEW)
 
     @workflow.update
     def approve_tool_call(self, call_id: str, approved: bool, reason: str | None = None) -> None:

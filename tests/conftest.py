@@ -3,12 +3,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import os
 import sysconfig
 
+import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from durable_llm.storage import BLOB_DIRECTORY_VARIABLE
+
 TEMPORAL_CLI = Path(sysconfig.get_path("scripts")) / "temporal"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def blob_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default blob store of every plugin (and worker process) in the session: a temporary directory."""
+    directory = tmp_path_factory.mktemp("blobs")
+    os.environ[BLOB_DIRECTORY_VARIABLE] = str(directory)
+    return directory
 
 
 @pytest_asyncio.fixture(scope="session")

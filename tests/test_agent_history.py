@@ -32,6 +32,8 @@ def one_tool_then_answer(request: ModelRequest):
 
 async def test_history_grows_linearly_with_the_number_of_turns(temporal_env):
     plugin = DurableLLMPlugin(tools=[measure], scripted_models={"m": ScriptedModel(one_tool_then_answer)})
+    # As a worker in another process than the workflow's: the transcript comes through the query.
+    plugin.agent_activities.read_in_process = False
     agent = Agent(model="test:m", instructions="Answer at length. " * 50, tools=[measure])
     sizes = []
     async with agent_worker(temporal_env, plugin) as (client, queue):

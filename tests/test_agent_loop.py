@@ -211,8 +211,9 @@ async def test_a_worker_with_an_empty_cache_reads_the_transcript_from_the_workfl
             AgentWorkflow.run, AgentInput(agent=agent, message="one", chat=True), id=new_id(), task_queue=queue
         )
         assert await handle.execute_update(AgentWorkflow.send_message, "two") == "reply 2"
-    # A new worker (a restart: nothing cached) takes over the same conversation.
+    # A new worker (a restart: nothing cached) takes over the same conversation, as another process would.
     second = DurableLLMPlugin(scripted_models={"echo": ScriptedModel(echo)})
+    second.agent_activities.read_in_process = False
     async with agent_worker(temporal_env, second, task_queue=queue):
         assert await handle.execute_update(AgentWorkflow.send_message, "three") == "reply 3"
         await handle.signal(AgentWorkflow.end_conversation)
@@ -252,3 +253,19 @@ async def test_run_agent_takes_approvals_through_the_user_workflow(temporal_env)
             except WorkflowUpdateFailedError:
                 await asyncio.sleep(0.05)
         assert await handle.result() == "Done. (deleted /tmp/y)"
+
+
+async def test_a_model_activity_in_the_workflows_process_reads_the_transcript_from_memory(temporal_env):
+    model = ScriptedModel(lambda request: f"reply {len(request.messages)}")
+    plugin = DurableLLMPlugin(scripted_models={"echo": model})
+    async with agent_worker(temporal_env, plugin) as (client, queue):
+        handle = await client.start_workflow(
+            AgentWorkflow.run, AgentInput(agent=Agent(model="test:echo"), chat=True), id=new_id(), task_queue=queue
+        )
+        for text in ("one", "two", "three"):
+            await handle.execute_update(AgentWorkflow.send_message, text)
+        await handle.signal(AgentWorkflow.end_conversation)
+        result = await handle.result()
+    assert [m.text for m in model.requests[2].messages] == ["one", "reply 1", "two", "reply 3", "three"]
+    assert [m.text for m in result.messages] == ["one", "reply 1", "two", "reply 3", "three", "reply 5"]
+    assert plugin.agent_activities.transcript_fetches == 0

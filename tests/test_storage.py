@@ -34,9 +34,11 @@ from temporalio.worker import Worker
 from durable_llm import TextPart, ToolResultPart
 from durable_llm.payload_guard import PAYLOAD_LIMIT, PayloadGuard, PayloadTooLarge, check_payload_size
 from durable_llm.storage import (
+    BLOB_DIRECTORY_VARIABLE,
     AesGcmCodec,
     BlobNotFound,
     LocalBlobDriver,
+    default_blob_directory,
     external_storage,
     s3_driver,
     with_external_storage,
@@ -250,6 +252,21 @@ async def test_local_driver_stores_identical_payloads_once(tmp_path: Path) -> No
     assert first[0].claim_data["hash_value"] == hashlib.sha256(payload.SerializeToString()).hexdigest()
     assert len([p for p in tmp_path.rglob("*") if p.is_file()]) == 2
     assert await driver.retrieve(StorageDriverRetrieveContext(), [second[1], first[0]]) == [other, payload]
+
+
+def test_default_blob_directory_is_absolute_whatever_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(BLOB_DIRECTORY_VARIABLE, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    expected = tmp_path / "cache" / "durable_llm" / "blobs"
+    for directory in ("client", "worker"):
+        (tmp_path / directory).mkdir()
+        monkeypatch.chdir(tmp_path / directory)
+        assert default_blob_directory() == LocalBlobDriver().directory == expected
+
+    monkeypatch.setenv(BLOB_DIRECTORY_VARIABLE, str(tmp_path / "shared"))
+    assert LocalBlobDriver().directory == tmp_path / "shared"
 
 
 async def test_local_driver_names_the_store_when_a_blob_is_missing(tmp_path: Path) -> None:

@@ -1,0 +1,268 @@
+"""Long conversations: automatic continue-as-new, transcripts by reference, large tool results.
+
+Continue-as-new is the real one: a second dev server suggests it after `SUGGEST_AFTER_EVENTS`
+history events instead of 4,096, so a chat hops to a new run every few exchanges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from agent_kit import agent_worker, new_id, wait_for_state
+from conftest import TEMPORAL_CLI
+from temporalio.api.history.v1 import History
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from durable_llm import (
+    Agent,
+    AgentInput,
+    AgentResult,
+    AgentWorkflow,
+    DurableLLMPlugin,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+    ToolOptions,
+    ToolResultPart,
+    Usage,
+    send_message,
+)
+from durable_llm.testing import ScriptedModel, call_tools
+
+SUGGEST_AFTER_EVENTS = 60
+
+
+@pytest_asyncio.fixture(scope="module")
+async def hopping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server that suggests continue-as-new after `SUGGEST_AFTER_EVENTS` events."""
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_CLI),
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            f"limit.historyCount.suggestContinueAsNew={SUGGEST_AFTER_EVENTS}",
+        ],
+    ) as env:
+        yield env
+
+
+def echo(request: ModelRequest) -> ModelResponse:
+    """Repeats the last user message and counts what it was shown; one input token per message."""
+    text = f"you said {request.messages[-1].text!r} ({len(request.messages)} messages)"
+    return ModelResponse(
+        provider="test",
+        message=Message(role="assistant", parts=(TextPart(text=text),)),
+        usage=Usage(input_tokens=len(request.messages), output_tokens=1),
+    )
+
+
+async def start_chat(client, queue: str, agent: Agent | None = None) -> WorkflowHandle:
+    agent = agent or Agent(model="test:echo", instructions="Echo.")
+    return await client.start_workflow(
+        AgentWorkflow.run, AgentInput(agent=agent, chat=True), id=new_id(), task_queue=queue
+    )
+
+
+async def whole_history(handle: WorkflowHandle, limit: int) -> list[Message]:
+    """Every message, read through the `history` query `limit` at a time."""
+    messages: list[Message] = []
+    while True:
+        page = await handle.query(AgentWorkflow.history, args=[len(messages), limit])
+        messages.extend(page.messages)
+        if len(messages) >= page.total:
+            return messages
+
+
+async def end(handle: WorkflowHandle) -> AgentResult:
+    await handle.signal(AgentWorkflow.end_conversation)
+    return await asyncio.wait_for(handle.result(), timeout=30)
+
+
+IN_PROCESS = pytest.mark.parametrize(
+    "in_process", [True, False], ids=["activities_in_the_workflows_process", "elsewhere"]
+)
+
+
+@IN_PROCESS
+async def test_continue_as_new_in_the_middle_of_a_chat_loses_no_message(hopping_env, in_process):
+    plugin = DurableLLMPlugin(scripted_models={"echo": ScriptedModel(echo)})
+    plugin.agent_activities.read_in_process = in_process
+    async with agent_worker(hopping_env, plugin) as (client, queue):
+        handle = await start_chat(client, queue)
+
+        async def caller(name: str) -> list[str]:
+            return [await send_message(handle, f"{name}{i}") for i in range(8)]
+
+        replies = await asyncio.gather(*(caller(name) for name in "abc"))
+        status = await handle.query(AgentWorkflow.status)
+        result = await end(handle)
+
+    print(f"24 messages from 3 concurrent callers: {status.run} runs")
+    assert status.run >= 2  # hops happened while messages were coming in
+    for name, answers in zip("abc", replies, strict=True):
+        assert [a.split(" (")[0] for a in answers] == [f"you said '{name}{i}'" for i in range(8)]
+    user_texts = [m.text for m in result.messages if m.role == "user"]
+    assert sorted(user_texts) == sorted(f"{name}{i}" for name in "abc" for i in range(8))
+    for number, (question, answer) in enumerate(zip(result.messages[::2], result.messages[1::2], strict=True)):
+        assert answer.text == f"you said {question.text!r} ({2 * number + 1} messages)"
+    # Totals carried from run to run: every call saw 1, 3, 5... messages.
+    assert (result.turns, status.turns) == (24, 24)
+    assert result.usage.input_tokens == sum(range(1, 48, 2))
+    assert result.usage.output_tokens == 24
+
+
+async def test_history_query_after_continue_as_new_returns_the_whole_conversation(hopping_env):
+    plugin = DurableLLMPlugin(scripted_models={"echo": ScriptedModel(echo)})
+    async with agent_worker(hopping_env, plugin) as (client, queue):
+        handle = await start_chat(client, queue)
+        for i in range(12):
+            await send_message(handle, f"message {i}")
+        status = await handle.query(AgentWorkflow.status)
+        paged = await whole_history(handle, limit=5)
+        result = await end(handle)
+
+    assert status.run >= 2
+    assert len(paged) == 24
+    assert paged == list(result.messages)
+    assert [m.text for m in paged[::2]] == [f"message {i}" for i in range(12)]
+
+
+@IN_PROCESS
+async def test_a_worker_restarted_with_an_empty_cache_continues_a_long_conversation(hopping_env, in_process):
+    agent = Agent(model="test:echo", instructions="Echo.")
+    first = DurableLLMPlugin(scripted_models={"echo": ScriptedModel(echo)})
+    async with agent_worker(hopping_env, first) as (client, queue):
+        handle = await start_chat(client, queue, agent)
+        for i in range(12):
+            await send_message(handle, f"before {i}")
+        status = await handle.query(AgentWorkflow.status)
+    assert status.run >= 2  # the earlier messages are in a snapshot, not in this run's history
+
+    # A new worker: no cached workflow, no cached transcript. It replays the run, then answers.
+    model = ScriptedModel(echo)
+    second = DurableLLMPlugin(scripted_models={"echo": model})
+    second.agent_activities.read_in_process = in_process
+    async with agent_worker(hopping_env, second, task_queue=queue):
+        reply = await send_message(handle, "after the restart")
+        result = await end(handle)
+
+    assert reply == "you said 'after the restart' (25 messages)"
+    [request] = model.requests
+    assert list(request.messages) == list(result.messages[:25])
+    assert [m.text for m in request.messages[:24:2]] == [f"before {i}" for i in range(12)]
+    assert request.instructions == "Echo."
+    # In the workflow's process, from the replayed workflow's memory; elsewhere, the messages of
+    # earlier runs from the snapshot blob and the rest from one query.
+    reads = (second.agent_activities.snapshot_reads, second.agent_activities.transcript_fetches)
+    assert reads == ((0, 0) if in_process else (1, 1))
+
+
+def fetch_page(size: int) -> str:
+    """Fetch a large page of text.
+
+    Args:
+        size: How many characters.
+    """
+    return ("All work and no play makes Jack a dull boy. " * (size // 44 + 1))[:size]
+
+
+async def test_a_5mb_tool_result_is_stored_by_reference_and_the_model_sees_it(temporal_env, blob_directory: Path):
+    model = ScriptedModel([call_tools(("fetch_page", {"size": 5_000_000})), "It is about Jack."])
+    plugin = DurableLLMPlugin(tools=[fetch_page], scripted_models={"m": model})
+    agent = Agent(model="test:m", tools=[fetch_page])
+    async with agent_worker(temporal_env, plugin) as (client, queue):
+        handle = await client.start_workflow(
+            AgentWorkflow.run, AgentInput(agent=agent, message="What is the page about?"), id=new_id(), task_queue=queue
+        )
+        result = await asyncio.wait_for(handle.result(), timeout=30)
+        history = History(events=(await handle.fetch_history()).events)
+
+    [page] = model.requests[1].messages[2].parts
+    assert isinstance(page, ToolResultPart)
+    assert page.text == fetch_page(5_000_000)
+    assert result.output == "It is about Jack."
+    # The 5 MB went to the blob store: the history holds references.
+    print(f"5 MB tool result: workflow history {history.ByteSize():,} bytes")
+    assert history.ByteSize() < 20_000
+    assert any(path.stat().st_size > 5_000_000 for path in blob_directory.rglob("*") if path.is_file())
+
+
+def delete_file(path: str) -> str:
+    """Delete a file.
+
+    Args:
+        path: Which file.
+    """
+    return f"deleted {path}"
+
+
+def look(step: int) -> str:
+    """Look around.
+
+    Args:
+        step: Which step this is.
+    """
+    return f"step {step} done"
+
+
+def busy_then_delete(request: ModelRequest) -> ModelResponse | str:
+    """Twelve rounds of `look` (past the continue-as-new suggestion), then a call needing approval."""
+    rounds = sum(m.role == "tool" for m in request.messages)
+    if request.messages[-1].role == "user" and request.messages[-1].text != "Clean up.":
+        return f"you said {request.messages[-1].text!r}"
+    if rounds < 12:
+        return call_tools(("look", {"step": rounds}))
+    if rounds == 12:
+        return call_tools(("delete_file", {"path": "/tmp/old"}))
+    return "Cleaned up."
+
+
+async def test_a_call_waiting_for_approval_holds_continue_as_new_until_answered(hopping_env):
+    plugin = DurableLLMPlugin(tools=[look, delete_file], scripted_models={"m": ScriptedModel(busy_then_delete)})
+    agent = Agent(
+        model="test:m",
+        tools=[look, delete_file],
+        tool_options={"delete_file": ToolOptions(requires_approval=True)},
+        max_turns=20,
+    )
+    async with agent_worker(hopping_env, plugin) as (client, queue):
+        handle = await start_chat(client, queue, agent)
+        cleaning = asyncio.create_task(send_message(handle, "Clean up."))
+        status = await wait_for_state(handle, "waiting_for_approval")
+        # Suggested by now, but the run cannot end mid-exchange; a new message waits for the next run.
+        waiting = asyncio.create_task(send_message(handle, "and then?"))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        assert (await handle.query(AgentWorkflow.status)).run == 1
+        await handle.execute_update(AgentWorkflow.approve_tool_call, args=[status.pending_approvals[0].call_id, True])
+        assert await asyncio.wait_for(cleaning, timeout=10) == "Cleaned up."
+        reply = await asyncio.wait_for(waiting, timeout=10)
+        after = await handle.query(AgentWorkflow.status)
+        result = await end(handle)
+
+    assert reply == "you said 'and then?'"
+    assert after.run == 2
+    deleted, cleaned, question, answer = result.messages[-4:]
+    [outcome] = deleted.parts
+    assert isinstance(outcome, ToolResultPart) and outcome.text == "deleted /tmp/old"
+    assert [m.text for m in (cleaned, question, answer)] == ["Cleaned up.", "and then?", reply]
+
+
+async def test_without_external_storage_a_chat_still_continues_as_new(hopping_env, blob_directory: Path):
+    blobs_before = sorted(blob_directory.rglob("*"))
+    plugin = DurableLLMPlugin(scripted_models={"echo": ScriptedModel(echo)}, storage=False)
+    async with agent_worker(hopping_env, plugin) as (client, queue):
+        handle = await start_chat(client, queue)
+        for i in range(12):
+            await send_message(handle, f"message {i}")
+        status = await handle.query(AgentWorkflow.status)
+        result = await end(handle)
+
+    assert status.run >= 2  # the transcript travelled inside the next run's input
+    assert [m.text for m in result.messages[::2]] == [f"message {i}" for i in range(12)]
+    assert sorted(blob_directory.rglob("*")) == blobs_before
