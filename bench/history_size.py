@@ -160,12 +160,14 @@ def report(name: str, ours: Sizes, naive: Sizes) -> None:
 
 
 async def main() -> None:
-    driver = LocalBlobDriver(tempfile.mkdtemp(prefix="durable_llm_bench_"))
+    blobs = tempfile.TemporaryDirectory(prefix="durable_llm_bench_")
+    driver = LocalBlobDriver(blobs.name)
     async with await dev_server() as env:
         print(f"{TURNS} turns, each a {MESSAGE_BYTES} B user message and a short reply")
         default = await durable_llm_chat(env, "durable_llm", external_storage(driver))
         by_reference = await durable_llm_chat(env, "durable_llm-1KB", external_storage(driver, threshold=1024))
         naive = await naive_chat(env)
+    blobs.cleanup()
     report("durable_llm with the default blob threshold (256 KB): user messages inline", default, naive)
     report("durable_llm with a 1 KB blob threshold: user messages by reference", by_reference, naive)
 

@@ -4,7 +4,9 @@ Each turn: a 2 KB user message (through `durable_llm.send_message`, which resend
 while the chat moves to its next run) and a scripted reply that states how many messages the
 model was shown, so every reply checks that no message was lost across runs. Two servers: the
 dev server's defaults (continue-as-new suggested from 4,096 events or ~4 MB), and one
-suggesting it from 400 events, to show many hops.
+suggesting it from 400 events, to show many hops. Turns go back to back, so their latency sits on
+the ~50 ms steps the dev server settles into under that load (see bench/turn_overhead.py); the
+slowest turns are the ones that waited for a hop.
 Run: `.venv/bin/python bench/long_conversation.py` (about 2 minutes).
 """
 
@@ -39,7 +41,8 @@ def count_reply(request: ModelRequest) -> str:
 
 
 async def long_chat(server: str, dynamic_config: tuple[str, ...]) -> None:
-    blobs = Path(tempfile.mkdtemp(prefix="durable_llm_bench_"))
+    directory = tempfile.TemporaryDirectory(prefix="durable_llm_bench_")
+    blobs = Path(directory.name)
     plugin = DurableLLMPlugin(scripted_models={"count": ScriptedModel(count_reply)}, storage=LocalBlobDriver(blobs))
     async with await dev_server(*dynamic_config) as env:
         client = Client(env.client.service_client, namespace=env.client.namespace, plugins=[plugin])
@@ -68,6 +71,7 @@ async def long_chat(server: str, dynamic_config: tuple[str, ...]) -> None:
     sizes = [history_bytes(history) for history in histories]
     events = [len(history.events) for history in histories]
     stored = sum(path.stat().st_size for path in blobs.rglob("*") if path.is_file())
+    directory.cleanup()
     print(f"\n{server}: {TURNS} turns in {wall:.1f} s wall time, {len(histories)} runs, every reply correct")
     print(
         f"  history bytes per run: min {min(sizes):,}, max {max(sizes):,}, total {sum(sizes):,} "

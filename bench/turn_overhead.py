@@ -91,7 +91,8 @@ async def activity_times(handle: WorkflowHandle) -> list[float]:
 
 
 async def main() -> None:
-    blobs = LocalBlobDriver(tempfile.mkdtemp(prefix="durable_llm_bench_"))
+    directory = tempfile.TemporaryDirectory(prefix="durable_llm_bench_")
+    blobs = LocalBlobDriver(directory.name)
     echo = ScriptedModel(lambda request: f"you said {request.messages[-1].text!r}")
     in_memory = DurableLLMPlugin(scripted_models={"echo": echo}, storage=blobs)
     by_query = DurableLLMPlugin(scripted_models={"echo": echo}, storage=blobs)
@@ -133,6 +134,7 @@ async def main() -> None:
             for handle in chats.values():
                 await handle.signal(AgentWorkflow.end_conversation)
             await bare.signal(BareChat.end)
+    directory.cleanup()
 
     print(f"{TURNS} turns each, interleaved, after {WARMUP} warm-up turns")
     for name, values in samples.items():

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from durable_llm.workflow import CONTINUING_AS_NEW, AgentWorkflow
 
 RESEND_INTERVAL = 0.02
-"""Seconds between two tries of a message refused while the chat moved to its next run (a hop takes ~0.1 s)."""
+"""Seconds between two looks at whether a chat moving to its next run got there (a hop takes ~0.1 s)."""
 
 
 async def send_message(handle: WorkflowHandle[Any, Any], text: str) -> str:
@@ -26,6 +26,22 @@ async def send_message(handle: WorkflowHandle[Any, Any], text: str) -> str:
         try:
             return await handle.execute_update(AgentWorkflow.send_message, text)
         except WorkflowUpdateFailedError as err:
-            if not (isinstance(err.cause, ApplicationError) and err.cause.type == CONTINUING_AS_NEW):
+            cause = err.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == CONTINUING_AS_NEW):
                 raise
+            await _until_continued(handle, cause.details[0] if cause.details else None)
+
+
+async def _until_continued(handle: WorkflowHandle[Any, Any], run_id: str | None) -> None:
+    """Wait until run `run_id` has handed over to the next one (or ended: the chat was ended meanwhile).
+
+    An update reaching a run in its very last task is refused by the server ("workflow is
+    closing"), and the SDK's client retries that only after about a second.
+    """
+    while True:
         await asyncio.sleep(RESEND_INTERVAL)
+        if run_id is None:
+            return
+        description = await handle.describe()
+        if description.run_id != run_id or description.status != WorkflowExecutionStatus.RUNNING:
+            return

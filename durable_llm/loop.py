@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from durable_llm.activities import (
@@ -104,12 +105,17 @@ class AgentSession:
         self._restored = True
 
     async def checkpoint(self) -> Checkpoint:
-        """Store the transcript as one blob: what the next run needs to carry on (call when idle)."""
+        """Store the transcript as one blob: what the next run needs to carry on (call when idle).
+
+        Raises `ActivityError` if it could not be stored.
+        """
         snapshot = await workflow.execute_activity(
             SAVE_TRANSCRIPT_ACTIVITY,
             self._turn(),
             result_type=TranscriptSnapshot,
             start_to_close_timeout=SNAPSHOT_TIMEOUT,
+            # A few tries only: the chat refuses messages meanwhile, and can go on without it.
+            retry_policy=RetryPolicy(maximum_attempts=3),
         )
         return Checkpoint(transcript=snapshot, usage=self.usage, turns=self.turns, run=self.run_number + 1)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from durable_llm.agent import AgentInput, AgentResult, AgentStatus, HistoryPage
 from durable_llm.loop import AgentSession
 
 CONTINUING_AS_NEW = "ContinuingAsNew"
-"""The error type of a `send_message` refused while the chat moves to a new run; send it again."""
+"""The error type of a `send_message` refused while the chat moves to a new run (details: the run id); send again."""
 
 _CONTINUE_AS_NEW_PATCH = "durable_llm.continue_as_new"
 """Chats started before automatic continue-as-new replay as they ran: past the suggestion, they kept going."""
@@ -41,6 +41,7 @@ class AgentWorkflow:
         self._starting = input.message is not None or input.checkpoint is not None
         self._ended = False
         self._draining = False
+        self._failed_at_turn = -1
 
     @workflow.run
     async def run(self, input: AgentInput) -> AgentResult:
@@ -54,22 +55,37 @@ class AgentWorkflow:
                     if not self._chat:
                         self._session.close()
                         return result
-        await workflow.wait_condition(lambda: self._ended or workflow.info().is_continue_as_new_suggested())
-        if not self._ended and workflow.patched(_CONTINUE_AS_NEW_PATCH):
+        while not self._ended:
+            await workflow.wait_condition(lambda: self._ended or self._continue_as_new_suggested())
+            if self._ended or not workflow.patched(_CONTINUE_AS_NEW_PATCH):
+                break
             await self._continue_as_new(input)
         await workflow.wait_condition(lambda: self._ended)
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._session.close()
         return self._session.result("ended")
 
+    def _continue_as_new_suggested(self) -> bool:
+        # After a failed try, the next one waits for another model call.
+        return workflow.info().is_continue_as_new_suggested() and self._session.turns > self._failed_at_turn
+
     async def _continue_as_new(self, input: AgentInput) -> None:
-        """Let the exchanges in progress finish, refusing new ones, then carry on in a new run."""
+        """Let the exchanges in progress finish, refusing new ones, then carry on in a new run.
+
+        If the transcript cannot be stored (the blob store is down, or there is none and the
+        transcript is over the payload limit), the chat goes on in this run and tries again later.
+        """
         # New messages are refused first: waiting for the handlers while admitting more may never end.
         self._draining = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._ended:
             return
-        checkpoint = await self._session.checkpoint()
+        try:
+            checkpoint = await self._session.checkpoint()
+        except ActivityError as err:
+            workflow.logger.warning("not continuing as new: the transcript could not be stored (%s)", err.cause or err)
+            self._draining, self._failed_at_turn = False, self._session.turns
+            return
         if not self._ended:
             workflow.continue_as_new(AgentInput(agent=input.agent, chat=True, checkpoint=checkpoint))
 
@@ -88,7 +104,9 @@ class AgentWorkflow:
         if self._ended:
             raise ValueError("the conversation has ended")
         if self._draining:
-            raise ApplicationError("the conversation is continuing as new; send again", type=CONTINUING_AS_NEW)
+            raise ApplicationError(
+                "the conversation is continuing as new; send again", workflow.info().run_id, type=CONTINUING_AS_NEW
+            )
 
     @workflow.update
     def approve_tool_call(self, call_id: str, approved: bool, reason: str | None = None) -> None:

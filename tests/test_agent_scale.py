@@ -266,3 +266,43 @@ async def test_without_external_storage_a_chat_still_continues_as_new(hopping_en
     assert status.run >= 2  # the transcript travelled inside the next run's input
     assert [m.text for m in result.messages[::2]] == [f"message {i}" for i in range(12)]
     assert sorted(blob_directory.rglob("*")) == blobs_before
+
+
+def read_book(title: str) -> str:
+    """Read a whole book.
+
+    Args:
+        title: Which book.
+    """
+    return fetch_page(1_600_000)
+
+
+def read_then_echo(request: ModelRequest) -> ModelResponse | str:
+    """Reads a book when asked to, then repeats what it is told."""
+    last = request.messages[-1]
+    if last.role == "tool":
+        return "Read it."
+    if last.text == "Read the book.":
+        return call_tools(("read_book", {"title": "The Shining"}))
+    return f"you said {last.text!r}"
+
+
+async def test_a_chat_whose_transcript_cannot_be_stored_goes_on_in_the_same_run(hopping_env):
+    # No blob store, and a transcript too large to travel inline: continuing as new is impossible.
+    plugin = DurableLLMPlugin(tools=[read_book], scripted_models={"m": ScriptedModel(read_then_echo)}, storage=False)
+    texts = ["Read the book.", *(f"message {i}" for i in range(7))]
+    async with agent_worker(hopping_env, plugin) as (client, queue):
+        handle = await start_chat(client, queue, Agent(model="test:m", tools=[read_book]))
+        replies = [await send_message(handle, text) for text in texts]
+        status = await handle.query(AgentWorkflow.status)
+        await handle.signal(AgentWorkflow.end_conversation)
+        history = await handle.fetch_history()
+
+    assert replies == ["Read it.", *(f"you said 'message {i}'" for i in range(7))]
+    assert (status.run, status.turns) == (1, 9)
+    saves = [
+        event
+        for event in history.events
+        if event.activity_task_scheduled_event_attributes.activity_type.name == "durable_llm.save_transcript"
+    ]
+    assert len(saves) >= 2  # tried again after a later model call
