@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
@@ -12,6 +13,9 @@ from durable_llm.workflow import CONTINUING_AS_NEW, AgentWorkflow
 
 RESEND_INTERVAL = 0.02
 """Seconds between two looks at whether a chat moving to its next run got there (a hop takes ~0.1 s)."""
+
+HOP_WAIT = 1.0
+"""Longest wait, in seconds, before a refused message is sent again even if the run has not changed."""
 
 
 async def send_message(handle: WorkflowHandle[Any, Any], text: str) -> str:
@@ -33,14 +37,16 @@ async def send_message(handle: WorkflowHandle[Any, Any], text: str) -> str:
 
 
 async def _until_continued(handle: WorkflowHandle[Any, Any], run_id: str | None) -> None:
-    """Wait until run `run_id` has handed over to the next one (or ended: the chat was ended meanwhile).
+    """Wait until run `run_id` has handed over to the next one, or ended, or `HOP_WAIT` passed.
 
-    An update reaching a run in its very last task is refused by the server ("workflow is
-    closing"), and the SDK's client retries that only after about a second.
+    Resending at once could reach the run in its very last task, which the server refuses
+    ("workflow is closing") and the SDK's client retries only after about a second. The wait is
+    bounded because a run that cannot store its transcript goes on without continuing as new.
     """
+    deadline = time.monotonic() + HOP_WAIT
     while True:
         await asyncio.sleep(RESEND_INTERVAL)
-        if run_id is None:
+        if run_id is None or time.monotonic() >= deadline:
             return
         description = await handle.describe()
         if description.run_id != run_id or description.status != WorkflowExecutionStatus.RUNNING:
