@@ -13,6 +13,10 @@ import pytest
 CORPUS = Path(os.environ.get("DURABLE_LLM_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
 
 
+requires_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"recorded corpus not found at {CORPUS}")
+"""For tests that pick particular recordings out of the corpus."""
+
+
 @cache
 def exchanges(api: str) -> list[dict[str, Any]]:
     """All recorded exchanges of one API folder, sorted by file name, each with its `file` name."""

@@ -32,7 +32,7 @@ import pytest
 from anthropic.types import Message as SdkMessage
 from anthropic.types import MessageCreateParams
 from anthropic.types.beta import BetaMessage
-from corpus import chains, corpus_params, exchanges
+from corpus import chains, corpus_params, exchanges, requires_corpus
 from inline_snapshot import snapshot
 from pydantic import JsonValue, TypeAdapter, ValidationError
 
@@ -105,6 +105,7 @@ def test_every_recorded_stream_folds_like_the_sdk_accumulates_it(ex):
     assert ADAPTER.decode_response(ADAPTER.encode_response(folded)) == folded
 
 
+@requires_corpus
 def test_streamed_tool_calls_carry_parsed_arguments():
     streams = [ex for ex in exchanges(API) if ex["response"]["sse"] and '"input_json_delta"' in ex["response"]["sse"]]
     calls = [c for ex in streams for c in ADAPTER.decode_stream(ex["response"]["sse"]).message.tool_calls]
@@ -134,6 +135,7 @@ def _recorded(name: str) -> dict[str, Any]:
     return next(ex for ex in exchanges(API) if ex["file"] == name)
 
 
+@requires_corpus
 def test_tool_results_become_a_tool_message_named_after_their_call():
     ex = _recorded("llm-anthropic.test_anthropic.test_fixed_version_tool_chain_regression-2a0c87f4__01.json")
     request = ADAPTER.decode_request(ex["request"]["body"])
@@ -143,6 +145,7 @@ def test_tool_results_become_a_tool_message_named_after_their_call():
     assert all(r.name == calls[r.call_id] for r in results)
 
 
+@requires_corpus
 def test_thinking_keeps_its_signature_as_an_anthropic_token():
     response = next(
         ADAPTER.decode_response(ex["response"]["body"])
@@ -159,6 +162,7 @@ def test_thinking_keeps_its_signature_as_an_anthropic_token():
     )
 
 
+@requires_corpus
 def test_server_tool_blocks_and_hosted_tools_stay_vendor_only():
     ex = next(ex for ex in exchanges(API) if _is_json_answer(ex) and "builtin_tools" in ex["tags"])
     request = ADAPTER.decode_request(ex["request"]["body"])
@@ -274,6 +278,7 @@ def test_stream_text_holding_unicode_line_separators_is_not_cut_at_them():
     assert ADAPTER.decode_stream(sse).message.text == "Line one\u2028line two\u0085end"
 
 
+@requires_corpus
 def test_stream_cut_before_message_stop_is_a_retryable_error():
     sse = next(ex["response"]["sse"] for ex in exchanges(API) if ex["response"]["sse"])
     cut = sse[: sse.index("event: message_stop")]
