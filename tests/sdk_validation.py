@@ -9,12 +9,12 @@ from typing import Any
 from pydantic import ConfigDict, TypeAdapter
 
 
-def _walk(value: Any) -> Any:
+def walk(value: Any) -> Any:
     """pydantic validates the SDKs' `Iterable[...]` fields lazily: walk them so every item is checked."""
     if isinstance(value, dict):
-        return {k: _walk(v) for k, v in value.items()}
+        return {k: walk(v) for k, v in value.items()}
     if isinstance(value, list | tuple) or type(value).__name__ == "ValidatorIterator":
-        return [_walk(v) for v in value]
+        return [walk(v) for v in value]
     return value
 
 
@@ -36,7 +36,7 @@ def validate_openai(body: dict[str, Any]) -> None:
     from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming
 
     _check_top_level_keys(body, ResponseCreateParamsNonStreaming)
-    _walk(_adapter(ResponseCreateParams).validate_python(body))
+    walk(_adapter(ResponseCreateParams).validate_python(body))
 
 
 def validate_anthropic(body: dict[str, Any]) -> None:
@@ -44,7 +44,7 @@ def validate_anthropic(body: dict[str, Any]) -> None:
     from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
 
     _check_top_level_keys(body, MessageCreateParamsNonStreaming)
-    _walk(_adapter(MessageCreateParams).validate_python(body))
+    walk(_adapter(MessageCreateParams).validate_python(body))
 
 
 def validate_gemini(body: dict[str, Any]) -> None:

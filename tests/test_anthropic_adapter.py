@@ -35,6 +35,7 @@ from anthropic.types.beta import BetaMessage
 from corpus import chains, corpus_params, exchanges, requires_corpus
 from inline_snapshot import snapshot
 from pydantic import JsonValue, TypeAdapter, ValidationError
+from sdk_validation import walk
 
 from durable_llm.conversation import (
     MediaPart,
@@ -474,28 +475,19 @@ def _conversation() -> ModelRequest:
     )
 
 
-def _deeply_validated(value: Any) -> Any:
-    """pydantic validates the SDK's `Iterable[...]` fields lazily: walk them so every item is checked."""
-    if isinstance(value, dict):
-        return {k: _deeply_validated(v) for k, v in value.items()}
-    if isinstance(value, list | tuple) or type(value).__name__ == "ValidatorIterator":
-        return [_deeply_validated(v) for v in value]
-    return value
-
-
 SDK_REQUEST = TypeAdapter(MessageCreateParams)
 
 
 def test_hand_built_conversation_encodes_to_sdk_valid_params():
     body = ADAPTER.encode_request(_conversation())
-    _deeply_validated(SDK_REQUEST.validate_python(body))
+    walk(SDK_REQUEST.validate_python(body))
 
 
 def test_sdk_params_validator_rejects_a_malformed_body():
     body = ADAPTER.encode_request(_conversation())
     body["messages"][2]["content"][0]["tool_use_id"] = 7
     with pytest.raises(ValidationError):
-        _deeply_validated(SDK_REQUEST.validate_python(body))
+        walk(SDK_REQUEST.validate_python(body))
 
 
 def test_hand_built_conversation_wire_json():
