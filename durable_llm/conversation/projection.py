@@ -28,10 +28,13 @@ _MAX_OPENAI_CALL_ID = 64
 _VERSION_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{3}|latest)$")
 
 
+ChangeAction = Literal["dropped", "rewritten", "converted", "added"]
+
+
 class ProjectionChange(FrozenModel):
     """One thing `project` dropped, rewrote, converted or added."""
 
-    action: Literal["dropped", "rewritten", "converted", "added"]
+    action: ChangeAction
     message_index: int
     what: str
     detail: str
@@ -96,7 +99,7 @@ def project(
       (results without one are matched to calls by name, in order).
     - For Gemini, the first function call of each model turn carries a thought signature.
     """
-    changes: list[ProjectionChange] = []
+    changes = _ChangeLog()
     ids = _IdRewriter(provider)
     out: list[Message] = []
     for index, message in enumerate(messages):
@@ -108,23 +111,11 @@ def project(
         role = message.role
         if role == "system" and provider != "openai":
             role = "user"
-            changes.append(
-                ProjectionChange(
-                    action="converted",
-                    message_index=index,
-                    what="system message",
-                    detail=f"{provider} takes instructions only up front; sent as user text",
-                )
+            changes.add(
+                "converted", index, "system message", f"{provider} takes instructions only up front; sent as user text"
             )
         if not parts:
-            changes.append(
-                ProjectionChange(
-                    action="dropped",
-                    message_index=index,
-                    what=f"{message.role} message",
-                    detail="nothing left after projection",
-                )
-            )
+            changes.add("dropped", index, f"{message.role} message", "nothing left after projection")
             continue
         out.append(message.model_copy(update={"parts": tuple(parts), "role": role}))
         ids.end_message(message)
@@ -138,7 +129,7 @@ def _project_part(
     model: str | None,
     keep_reasoning_text: bool,
     ids: _IdRewriter,
-    changes: list[ProjectionChange],
+    changes: _ChangeLog,
 ) -> list[Part]:
     if isinstance(part, ReasoningPart):
         if part.token is None or token_is_valid_for(part.token, provider, model):
@@ -152,88 +143,59 @@ def _project_part(
         if part.provider == provider:
             return [part]
         kind = part.body.get("type") or next(iter(part.body), "item")
-        changes.append(
-            ProjectionChange(
-                action="dropped",
-                message_index=index,
-                what=f"{part.provider} item {kind}",
-                detail=f"only {part.provider} understands it",
-            )
-        )
+        changes.add("dropped", index, f"{part.provider} item {kind}", f"only {part.provider} understands it")
         return []
     if isinstance(part, RefusalPart) and provider != "openai":
-        changes.append(
-            ProjectionChange(
-                action="converted",
-                message_index=index,
-                what="refusal",
-                detail=f"{provider} has no refusal part; sent as text",
-            )
-        )
+        changes.add("converted", index, "refusal", f"{provider} has no refusal part; sent as text")
         return [TextPart(text=part.text)]
     if isinstance(part, ToolCallPart):
         new_id = ids.for_call(part)
         if new_id != part.id:
-            changes.append(
-                ProjectionChange(
-                    action="rewritten",
-                    message_index=index,
-                    what=f"tool call id {part.id!r}",
-                    detail=f"now {new_id!r} for {provider}",
-                )
-            )
+            changes.add("rewritten", index, f"tool call id {part.id!r}", f"now {new_id!r} for {provider}")
             return [part.model_copy(update={"id": new_id})]
         return [part]
     if isinstance(part, ToolResultPart):
         new_id = ids.for_result(part)
         if new_id != part.call_id:
-            changes.append(
-                ProjectionChange(
-                    action="rewritten",
-                    message_index=index,
-                    what=f"tool result call id {part.call_id!r}",
-                    detail=f"now {new_id!r} for {provider}",
-                )
-            )
+            changes.add("rewritten", index, f"tool result call id {part.call_id!r}", f"now {new_id!r} for {provider}")
             return [part.model_copy(update={"call_id": new_id})]
         return [part]
     return [part]
 
 
 def _reasoning_fallback(
-    part: ReasoningPart, index: int, keep_text: bool, changes: list[ProjectionChange], reason: str
+    part: ReasoningPart, index: int, keep_text: bool, changes: _ChangeLog, reason: str
 ) -> list[Part]:
     visible = part.text or "\n".join(part.summary)
     if keep_text and visible:
-        changes.append(
-            ProjectionChange(
-                action="converted", message_index=index, what="reasoning", detail=f"kept as text: {reason}"
-            )
-        )
+        changes.add("converted", index, "reasoning", f"kept as text: {reason}")
         return [TextPart(text=visible)]
-    changes.append(ProjectionChange(action="dropped", message_index=index, what="reasoning", detail=reason))
+    changes.add("dropped", index, "reasoning", reason)
     return []
 
 
-def _ensure_gemini_signature(
-    parts: list[Part], index: int, model: str | None, changes: list[ProjectionChange]
-) -> list[Part]:
+def _ensure_gemini_signature(parts: list[Part], index: int, model: str | None, changes: _ChangeLog) -> list[Part]:
     for position, part in enumerate(parts):
         if isinstance(part, ToolCallPart):
             previous = parts[position - 1] if position else None
             if isinstance(previous, ReasoningPart) and previous.token is not None:
                 return parts
             token = ReasoningToken(provider="gemini", api="generate_content", model=model, value=GEMINI_SKIP_SIGNATURE)
-            changes.append(
-                ProjectionChange(
-                    action="added",
-                    message_index=index,
-                    what=f"thought signature on {part.name}",
-                    detail=f"placeholder {GEMINI_SKIP_SIGNATURE!r}: Gemini did not make this call",
-                )
+            changes.add(
+                "added",
+                index,
+                f"thought signature on {part.name}",
+                f"placeholder {GEMINI_SKIP_SIGNATURE!r}: Gemini did not make this call",
             )
             return [*parts[:position], ReasoningPart(token=token), *parts[position:]]
     return parts
+
+
+class _ChangeLog(list[ProjectionChange]):
+    """The changes `project` made so far, in history order."""
+
+    def add(self, action: ChangeAction, index: int, what: str, detail: str):
+        self.append(ProjectionChange(action=action, message_index=index, what=what, detail=detail))
 
 
 class _IdRewriter:
