@@ -1,5 +1,7 @@
 """The neutral model: frozen, JSON-stable, Temporal-convertible; and `project` across vendors."""
 
+import json
+
 import pytest
 from pydantic import ValidationError
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -100,6 +102,52 @@ def test_every_model_round_trips_through_json():
     )
     assert ModelResponse.model_validate_json(response.model_dump_json()) == response
     assert request.schema_version == response.schema_version == SCHEMA_VERSION
+
+
+def test_json_leaves_out_fields_at_their_defaults_and_reads_them_back():
+    response = ModelResponse(provider="test", message=Message(role="assistant", parts=(TextPart(text="hi"),)))
+    assert json.loads(response.model_dump_json()) == {
+        "schema_version": SCHEMA_VERSION,
+        "provider": "test",
+        "message": {"role": "assistant", "parts": [{"kind": "text", "text": "hi"}]},
+    }
+    # What durable_llm 0.1 wrote, every field spelled out (from a recorded workflow history), reads the same.
+    written_by_0_1 = {
+        "schema_version": 1,
+        "id": None,
+        "model": None,
+        "provider": "test",
+        "message": {
+            "role": "assistant",
+            "parts": [{"kind": "text", "text": "hi", "citations": [], "provider_details": {}}],
+            "provider_details": {},
+        },
+        "usage": {
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cached_input_tokens": 0,
+            "cache_write_tokens": 0,
+            "reasoning_tokens": 0,
+            "provider_details": {},
+        },
+        "stop_reason": None,
+        "raw_stop_reason": None,
+        "provider_details": {},
+    }
+    assert ModelResponse.model_validate(written_by_0_1) == response
+
+
+def test_falsy_values_that_are_not_the_default_are_written():
+    call = ToolCallPart(id=None, name="f", arguments_raw="{}", arguments={})
+    request = ModelRequest(temperature=0.0, stop=(), messages=(Message(role="assistant", parts=(call,)),))
+    written = json.loads(request.model_dump_json())
+    assert (
+        written["temperature"] == 0.0
+        and written["stop"] == []
+        and written["messages"][0]["parts"][0]["arguments"] == {}
+    )
+    assert written["messages"][0]["parts"][0]["id"] is None  # required, so always written
+    assert ModelRequest.model_validate(written) == request
 
 
 def test_models_round_trip_through_the_temporal_pydantic_converter():
