@@ -35,8 +35,13 @@ if TYPE_CHECKING:
 BLOB_DIRECTORY_VARIABLE = "DURABLE_LLM_BLOB_DIR"
 """The environment variable naming `LocalBlobDriver`'s default directory."""
 
-DEFAULT_THRESHOLD = 256 * 1024
-"""Payloads of at least this many serialized bytes are stored by reference."""
+DEFAULT_THRESHOLD = 1024
+"""Payloads of at least this many serialized bytes are stored by reference.
+
+Temporal's own default (256 KiB) is for the rare large payload; a conversation's text is what
+grows a durable agent's history, so ours is five times a reference (~200 bytes): a message,
+answer or tool result over 1 KiB costs the history a reference, and a short one stays inline.
+"""
 
 
 class BlobNotFound(LookupError):
@@ -112,15 +117,16 @@ class LocalBlobDriver(StorageDriver):
 
 
 def default_blob_directory() -> Path:
-    """Where blobs go by default: `$DURABLE_LLM_BLOB_DIR`, else `durable_llm/blobs` in the user's cache directory.
+    """Where blobs go by default: `$DURABLE_LLM_BLOB_DIR`, else `durable_llm/blobs` in the user's data directory.
 
     An absolute path that does not depend on the working directory, so a client and a worker
-    started from different directories on one machine share the store.
+    started from different directories on one machine share the store. The data directory
+    (`$XDG_DATA_HOME`, else `~/.local/share`), not the cache: histories need these blobs to replay.
     """
     if configured := os.environ.get(BLOB_DIRECTORY_VARIABLE):
         return Path(configured).expanduser().resolve()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache).expanduser().resolve() / "durable_llm" / "blobs"
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data).expanduser().resolve() / "durable_llm" / "blobs"
 
 
 @asynccontextmanager

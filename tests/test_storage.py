@@ -258,8 +258,8 @@ def test_default_blob_directory_is_absolute_whatever_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(BLOB_DIRECTORY_VARIABLE, raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    expected = tmp_path / "cache" / "durable_llm" / "blobs"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    expected = tmp_path / "data" / "durable_llm" / "blobs"
     for directory in ("client", "worker"):
         (tmp_path / directory).mkdir()
         monkeypatch.chdir(tmp_path / directory)
