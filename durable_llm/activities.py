@@ -158,19 +158,30 @@ class AgentActivities:
             return await _vendor_reply(agent, request)
 
     @activity.defn(name=SAVE_TRANSCRIPT_ACTIVITY)
-    async def save_transcript(self, turn: ModelTurn) -> TranscriptSnapshot:
-        """Store the first `turn.version` messages as one blob and return the reference to it.
+    async def save_transcript(self, turn: ModelTurn, previous: TranscriptSnapshot | None = None) -> TranscriptSnapshot:
+        """Store the first `turn.version` messages and return the reference to them.
 
+        Only what `previous` (the snapshot this run started from) lacks is written, as a new
+        segment, merged with the newest earlier segments while they are no longer than it.
         Through the data converter, so its codec (encryption) and external storage apply; stored
         whatever its size, since the reference travels in the next run's input.
         """
         _, messages = await self._transcript(turn)
+        earlier = list(previous.segments) if previous is not None else []
+        start = earlier[-1].count if earlier else 0
+        while earlier and earlier[-1].count - earlier[-1].start <= len(messages) - start:
+            start = earlier.pop().start
         converter = activity.client().data_converter
         if converter.external_storage is not None:
             storage = dataclasses.replace(converter.external_storage, payload_size_threshold=0)
             converter = dataclasses.replace(converter, external_storage=storage)
-        [payload] = await converter.encode([Transcript(messages=messages)])
-        return TranscriptSnapshot(count=len(messages), payload=base64.b64encode(payload.SerializeToString()).decode())
+        [payload] = await converter.encode([Transcript(messages=messages[start:])])
+        return TranscriptSnapshot(
+            count=len(messages),
+            payload=base64.b64encode(payload.SerializeToString()).decode(),
+            start=start,
+            earlier=tuple(earlier),
+        )
 
     @activity.defn(name=LOAD_TRANSCRIPT_ACTIVITY)
     async def load_transcript(self, snapshot: TranscriptSnapshot, query: str) -> Transcript:
@@ -280,16 +291,21 @@ class AgentActivities:
 
     async def _read_snapshot(self, snapshot: TranscriptSnapshot) -> tuple[Message, ...]:
         """The messages a snapshot holds, read back through the data converter (blob store, codec)."""
-        payload = Payload.FromString(base64.b64decode(snapshot.payload))
-        [transcript] = await activity.client().data_converter.decode([payload], [Transcript])
+        segments = snapshot.segments
+        payloads = [Payload.FromString(base64.b64decode(segment.payload)) for segment in segments]
+        transcripts = await activity.client().data_converter.decode(payloads, [Transcript] * len(payloads))
         self.snapshot_reads += 1
-        if len(transcript.messages) != snapshot.count:
-            raise ApplicationError(
-                f"the transcript snapshot holds {len(transcript.messages)} messages, not {snapshot.count}",
-                type="transcript_mismatch",
-                non_retryable=True,
-            )
-        return transcript.messages
+        messages: tuple[Message, ...] = ()
+        for segment, transcript in zip(segments, transcripts, strict=True):
+            if segment.start != len(messages) or len(transcript.messages) != segment.count - segment.start:
+                raise ApplicationError(
+                    f"a transcript snapshot segment holds messages {len(messages)} to "
+                    f"{len(messages) + len(transcript.messages)}, not {segment.start} to {segment.count}",
+                    type="transcript_mismatch",
+                    non_retryable=True,
+                )
+            messages += transcript.messages
+        return messages
 
     def _remember(self, key: str, agent: Agent | None, messages: tuple[Message, ...]) -> None:
         self._cache[key] = (agent, messages)

@@ -153,14 +153,25 @@ class Transcript(FrozenModel):
 
 
 class TranscriptSnapshot(FrozenModel):
-    """The first `count` messages of a conversation, stored as one blob, and how to read them back.
+    """The first `count` messages of a conversation, stored as blobs, and how to read them back.
 
-    `payload` is a Temporal `Payload` (serialized, base64) made by the data converter: with
-    external storage, a reference of about 200 bytes to the blob; without, the `Transcript` itself.
+    `payload` holds messages `start` to `count` as one Temporal `Payload` (serialized, base64) made
+    by the data converter: with external storage, a reference of about 200 bytes to the blob;
+    without, the `Transcript` itself. `earlier` holds the messages before `start`, oldest first,
+    each segment written by an earlier continue-as-new, so a conversation of many runs is not
+    stored again whole at every run. Segments are merged as they come of equal size (like a
+    binary counter): a message is rewritten about log2(runs) times and read from as many blobs.
     """
 
     count: int
     payload: str
+    start: int = 0
+    earlier: tuple[TranscriptSnapshot, ...] = ()
+
+    @property
+    def segments(self) -> tuple[TranscriptSnapshot, ...]:
+        """Every segment, oldest first, each without `earlier`."""
+        return (*self.earlier, self.model_copy(update={"earlier": ()}))
 
 
 class Checkpoint(FrozenModel):

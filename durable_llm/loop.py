@@ -105,13 +105,15 @@ class AgentSession:
         self._restored = True
 
     async def checkpoint(self) -> Checkpoint:
-        """Store the transcript as one blob: what the next run needs to carry on (call when idle).
+        """Store what the next run needs to carry on (call when idle): the transcript, as segments.
+
+        What earlier runs stored is referenced, not written again (see `TranscriptSnapshot`).
 
         Raises `ActivityError` if it could not be stored.
         """
         snapshot = await workflow.execute_activity(
             SAVE_TRANSCRIPT_ACTIVITY,
-            self._turn(),
+            args=[self._turn(), self._snapshot],
             result_type=TranscriptSnapshot,
             start_to_close_timeout=SNAPSHOT_TIMEOUT,
             # A few tries only: the chat refuses messages meanwhile, and can go on without it.

@@ -7,6 +7,8 @@ history events instead of 4,096, so a chat hops to a new run every few exchanges
 from __future__ import annotations
 
 import asyncio
+import itertools
+import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -160,6 +162,40 @@ async def test_a_worker_restarted_with_an_empty_cache_continues_a_long_conversat
     # earlier runs from the snapshot blob and the rest from one query.
     reads = (second.agent_activities.snapshot_reads, second.agent_activities.transcript_fetches)
     assert reads == ((0, 0) if in_process else (1, 1))
+
+
+async def test_many_runs_store_the_transcript_in_few_segments_and_a_fresh_worker_reads_them_all(hopping_env):
+    first = DurableLLMPlugin(scripted_models={"echo": ScriptedModel(echo)})
+    async with agent_worker(hopping_env, first) as (client, queue):
+        handle = await start_chat(client, queue)
+        for i in range(30):
+            await send_message(handle, f"before {i}")
+        status = await handle.query(AgentWorkflow.status)
+        # What the current run started from: the checkpoint in its input.
+        started = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
+        [started_with] = await client.data_converter.decode(started.input.payloads, [AgentInput])
+
+    assert started_with.checkpoint is not None
+    snapshot = started_with.checkpoint.transcript
+    sizes = [segment.count - segment.start for segment in snapshot.segments]
+    print(f"{status.run} runs, transcript of {snapshot.count} messages in segments of {sizes}")
+    assert status.run >= 6
+    # Contiguous, oldest (and largest) first, about log2(runs) of them: no run stored it all again.
+    assert [segment.start for segment in snapshot.segments] == [0, *itertools.accumulate(sizes)][:-1]
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == len(sizes)
+    assert 2 <= len(sizes) <= math.log2(status.run) + 1
+
+    # A worker with nothing cached, in another process than the workflow: every segment is read back.
+    model = ScriptedModel(echo)
+    second = DurableLLMPlugin(scripted_models={"echo": model})
+    second.agent_activities.read_in_process = False
+    async with agent_worker(hopping_env, second, task_queue=queue):
+        await send_message(handle, "after")
+        result = await end(handle)
+
+    [request] = model.requests
+    assert [m.text for m in request.messages[::2]] == [*(f"before {i}" for i in range(30)), "after"]
+    assert list(request.messages) == list(result.messages[:61])
 
 
 def fetch_page(size: int) -> str:
