@@ -197,7 +197,10 @@ class AgentActivities:
         A bad argument, an unregistered name or the tool's own exception come back as an error
         result for the model; an `ApplicationError` the tool raises is left to the retry policy.
         """
-        call = activity.payload_converter().from_payload(args[0].payload, ToolCallPart)
+        converter = activity.payload_converter()
+        call = converter.from_payload(args[0].payload, ToolCallPart)
+        # Scheduled by durable_llm 0.1, a tool activity had no second argument.
+        agent_name = converter.from_payload(args[1].payload, str) if len(args) > 1 else None
         info = activity.info()
         spec = self._tools.get(info.activity_type)
         if spec is None or spec.function is None:
@@ -207,7 +210,10 @@ class AgentActivities:
         except ToolArgumentError as err:
             return error_result(call, str(err))
         context = ToolContext(
-            tool_call_id=call.id or info.activity_id, tool_name=spec.name, workflow_id=info.workflow_id
+            tool_call_id=call.id or info.activity_id,
+            tool_name=spec.name,
+            agent_name=agent_name,
+            workflow_id=info.workflow_id,
         )
         leading = (context,) if spec.wants_context else ()
         fn = spec.function

@@ -220,8 +220,9 @@ class AgentSession:
         try:
             return await workflow.execute_activity(
                 call.name,
-                # The activity needs only what the model wrote; the parsed copy is in the history already.
-                ToolCallPart(id=call.id, name=call.name, arguments_raw=call.arguments_raw),
+                # The activity needs only what the model wrote (the parsed copy is in the history
+                # already), and the agent's name for the tool's `ToolContext`.
+                args=[ToolCallPart(id=call.id, name=call.name, arguments_raw=call.arguments_raw), self.agent.name],
                 activity_id=f"tool-{self.turns}-{key}",
                 result_type=ToolResultPart,
                 start_to_close_timeout=options.timeout,

@@ -11,7 +11,16 @@ from temporalio import workflow
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from durable_llm import Agent, AgentInput, AgentWorkflow, DurableLLMPlugin, ToolCallPart, ToolOptions, run_agent
+from durable_llm import (
+    Agent,
+    AgentInput,
+    AgentWorkflow,
+    DurableLLMPlugin,
+    ToolCallPart,
+    ToolContext,
+    ToolOptions,
+    run_agent,
+)
 from durable_llm.conversation import Message, ModelRequest, ToolResultPart
 from durable_llm.testing import ScriptedModel, call_tools
 
@@ -59,6 +68,36 @@ async def test_parallel_tool_calls_run_concurrently(temporal_env):
     print(f"3 tools sleeping 1 s each, whole conversation: {elapsed:.2f} s")
     assert [r.text for r in results_of(result.messages[2])] == ["slept 1.0 s"] * 3
     assert elapsed < 2.0
+
+
+CONTEXTS: list[ToolContext] = []
+
+
+def whoami(ctx: ToolContext, greeting: str) -> str:
+    """Say who is calling.
+
+    Args:
+        greeting: What to say first.
+    """
+    CONTEXTS.append(ctx)
+    return f"{greeting}, {ctx.agent_name}"
+
+
+async def test_a_tool_taking_a_context_learns_its_call_agent_and_workflow(temporal_env):
+    model = ScriptedModel([call_tools(("whoami", {"greeting": "hello"})), "Done."])
+    plugin = DurableLLMPlugin(tools=[whoami], scripted_models={"m": model})
+    agent = Agent(name="concierge", model="test:m", tools=[whoami])
+    async with agent_worker(temporal_env, plugin) as (client, queue):
+        workflow_id = new_id()
+        result = await client.execute_workflow(
+            AgentWorkflow.run, AgentInput(agent=agent, message="Who?"), id=workflow_id, task_queue=queue
+        )
+    [call] = result.messages[1].tool_calls
+    [context] = CONTEXTS
+    assert (context.tool_call_id, context.tool_name) == (call.id, "whoami")
+    assert (context.agent_name, context.workflow_id) == ("concierge", workflow_id)
+    assert results_of(result.messages[2])[0].text == "hello, concierge"
+    assert "ctx" not in model.requests[0].tools[0].parameters["properties"]
 
 
 def explode(reason: str) -> str:
