@@ -83,7 +83,10 @@ async def long_chat(server: str, dynamic_config: tuple[str, ...]) -> None:
         f"  turn latency: median {statistics.median(latencies) * 1000:.0f} ms, "
         f"p99 {statistics.quantiles(latencies, n=100)[98] * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
     )
-    print(f"  final transcript {len(result.messages)} messages; blob store {stored / 1e6:.1f} MB (snapshots, result)")
+    print(
+        f"  final transcript {len(result.messages)} messages; blob store {stored / 1e6:.1f} MB "
+        "(messages over 1 KiB, snapshot segments, each run's loaded transcript, the result)"
+    )
 
 
 async def main() -> None:
