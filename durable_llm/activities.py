@@ -26,6 +26,7 @@ from pydantic import TypeAdapter
 from temporalio import activity
 from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
+from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
 from durable_llm.agent import Agent, HistoryPage, Transcript, TranscriptSnapshot
@@ -41,6 +42,7 @@ from durable_llm.conversation import (
     ToolSpec,
 )
 from durable_llm.providers.errors import ProviderError
+from durable_llm.storage import AesGcmCodec
 from durable_llm.tools import ToolArgumentError, ToolContext
 
 if TYPE_CHECKING:
@@ -184,11 +186,18 @@ class AgentActivities:
         )
 
     @activity.defn(name=LOAD_TRANSCRIPT_ACTIVITY)
-    async def load_transcript(self, snapshot: TranscriptSnapshot, query: str) -> Transcript:
-        """Read a snapshot back, for the run that continues the conversation; its model calls then find it cached."""
-        messages = await self._read_snapshot(snapshot)
-        self._remember(ModelTurn(query=query, version=len(messages)).conversation_id, None, messages)
-        return Transcript(messages=messages)
+    async def load_transcript(self, snapshot: TranscriptSnapshot, query: str) -> Transcript | RawValue:
+        """One snapshot segment's messages, for the run that continues the conversation.
+
+        A segment in the blob store is returned as its own reference: the workflow's worker reads
+        the blob while decoding the result, and nothing is stored again (a `Transcript` result
+        would be a new blob of the same messages at every run). Otherwise, the messages.
+        `query` is unused (it named a cache entry in durable_llm 0.1, whose workflows still pass it).
+        """
+        payload = Payload.FromString(base64.b64decode(snapshot.payload))
+        if not snapshot.earlier and _kept_as_is(payload, activity.client().data_converter):
+            return RawValue(payload)
+        return Transcript(messages=await self._read_snapshot(snapshot))
 
     @activity.defn(dynamic=True)
     async def run_tool(self, args: Sequence[RawValue]) -> ToolResultPart:
@@ -296,17 +305,18 @@ class AgentActivities:
         return agent, messages[: turn.version]
 
     async def _read_snapshot(self, snapshot: TranscriptSnapshot) -> tuple[Message, ...]:
-        """The messages a snapshot holds, read back through the data converter (blob store, codec)."""
+        """The messages a snapshot (or one segment of it) holds, read back through the data converter."""
         segments = snapshot.segments
         payloads = [Payload.FromString(base64.b64decode(segment.payload)) for segment in segments]
         transcripts = await activity.client().data_converter.decode(payloads, [Transcript] * len(payloads))
         self.snapshot_reads += 1
         messages: tuple[Message, ...] = ()
         for segment, transcript in zip(segments, transcripts, strict=True):
-            if segment.start != len(messages) or len(transcript.messages) != segment.count - segment.start:
+            position = segments[0].start + len(messages)
+            if segment.start != position or len(transcript.messages) != segment.count - segment.start:
                 raise ApplicationError(
-                    f"a transcript snapshot segment holds messages {len(messages)} to "
-                    f"{len(messages) + len(transcript.messages)}, not {segment.start} to {segment.count}",
+                    f"a transcript snapshot segment holds messages {position} to "
+                    f"{position + len(transcript.messages)}, not {segment.start} to {segment.count}",
                     type="transcript_mismatch",
                     non_retryable=True,
                 )
@@ -318,6 +328,21 @@ class AgentActivities:
         self._cache.move_to_end(key)
         while len(self._cache) > self._max_cached:
             self._cache.popitem(last=False)
+
+
+def _kept_as_is(reference: Payload, converter: DataConverter) -> bool:
+    """Whether an activity result of exactly `reference` reaches the workflow unchanged and resolvable.
+
+    It must be a blob-store reference small enough to stay inline, and no codec may wrap it
+    (`AesGcmCodec` passes references through; another codec is assumed not to).
+    """
+    storage, codec = converter.external_storage, converter.payload_codec
+    return (
+        len(reference.external_payloads) > 0
+        and storage is not None
+        and reference.ByteSize() < storage.payload_size_threshold
+        and (codec is None or isinstance(codec, AesGcmCodec))
+    )
 
 
 def _cache_key(workflow_id: str, run_id: str, query: str) -> str:

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from durable_llm.activities import (
     LOAD_TRANSCRIPT_ACTIVITY,
@@ -95,13 +95,26 @@ class AgentSession:
         """Load the messages of the runs before a continue-as-new; call before anything else."""
         if self._restored or self._snapshot is None:
             return
-        transcript = await workflow.execute_activity(
-            LOAD_TRANSCRIPT_ACTIVITY,
-            args=[self._snapshot, self._query],
-            result_type=Transcript,
-            start_to_close_timeout=SNAPSHOT_TIMEOUT,
+        segments = self._snapshot.segments
+        loads = (
+            workflow.execute_activity(
+                LOAD_TRANSCRIPT_ACTIVITY,
+                args=[segment, self._query],
+                result_type=Transcript,
+                start_to_close_timeout=SNAPSHOT_TIMEOUT,
+            )
+            for segment in segments
         )
-        self.messages[:0] = transcript.messages
+        earlier: list[Message] = []
+        for segment, transcript in zip(segments, await asyncio.gather(*loads), strict=True):
+            if len(transcript.messages) != segment.count - segment.start:
+                raise ApplicationError(
+                    f"transcript segment {segment.start}-{segment.count} holds {len(transcript.messages)} messages",
+                    type="transcript_mismatch",
+                    non_retryable=True,
+                )
+            earlier.extend(transcript.messages)
+        self.messages[:0] = earlier
         self._restored = True
 
     async def checkpoint(self) -> Checkpoint:

@@ -185,8 +185,8 @@ class AesGcmCodec(PayloadCodec):
         self._key_id = key_id.encode()
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        """Encrypt each payload whole (metadata included)."""
-        return [self._encrypt(payload) for payload in payloads]
+        """Encrypt each payload whole (metadata included); a blob-store reference (no content) passes as is."""
+        return [payload if payload.external_payloads else self._encrypt(payload) for payload in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         """Decrypt payloads this codec encrypted; pass any other payload through."""

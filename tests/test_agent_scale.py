@@ -7,8 +7,10 @@ history events instead of 4,096, so a chat hops to a new run every few exchanges
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import math
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,15 +19,19 @@ import pytest_asyncio
 from agent_kit import agent_worker, new_id, wait_for_state
 from conftest import TEMPORAL_CLI
 from temporalio.api.history.v1 import History
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from durable_llm import (
+    AesGcmCodec,
     Agent,
     AgentInput,
     AgentResult,
     AgentWorkflow,
     DurableLLMPlugin,
+    LocalBlobDriver,
     Message,
     ModelRequest,
     ModelResponse,
@@ -164,18 +170,35 @@ async def test_a_worker_restarted_with_an_empty_cache_continues_a_long_conversat
     assert reads == ((0, 0) if in_process else (1, 1))
 
 
-async def test_many_runs_store_the_transcript_in_few_segments_and_a_fresh_worker_reads_them_all(hopping_env):
-    first = DurableLLMPlugin(scripted_models={"echo": ScriptedModel(echo)})
-    async with agent_worker(hopping_env, first) as (client, queue):
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_many_runs_store_the_transcript_in_few_segments_and_a_fresh_worker_reads_them_all(
+    hopping_env, tmp_path: Path, encrypted: bool
+):
+    converter = DataConverter(payload_codec=AesGcmCodec(os.urandom(32)) if encrypted else None)
+
+    def client_with(plugin: DurableLLMPlugin) -> Client:
+        service = hopping_env.client.service_client
+        return Client(service, namespace=hopping_env.client.namespace, data_converter=converter, plugins=[plugin])
+
+    queue = f"agent-{new_id()}"
+    first = DurableLLMPlugin(scripted_models={"echo": ScriptedModel(echo)}, storage=LocalBlobDriver(tmp_path))
+    client = client_with(first)
+    async with Worker(client, task_queue=queue):
         handle = await start_chat(client, queue)
         for i in range(30):
             await send_message(handle, f"before {i}")
         status = await handle.query(AgentWorkflow.status)
-        # What the current run started from: the checkpoint in its input.
-        started = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
-        [started_with] = await client.data_converter.decode(started.input.payloads, [AgentInput])
+        # What the current run started from (the checkpoint in its input), and how it loaded it.
+        events = (await handle.fetch_history()).events
+        [started_with] = await client.data_converter.decode(
+            events[0].workflow_execution_started_event_attributes.input.payloads, [AgentInput]
+        )
+        loaded = [
+            event.activity_task_completed_event_attributes.result.payloads[0].SerializeToString()
+            for event in events
+            if event.HasField("activity_task_completed_event_attributes")
+        ][: len(started_with.checkpoint.transcript.segments)]
 
-    assert started_with.checkpoint is not None
     snapshot = started_with.checkpoint.transcript
     sizes = [segment.count - segment.start for segment in snapshot.segments]
     print(f"{status.run} runs, transcript of {snapshot.count} messages in segments of {sizes}")
@@ -184,12 +207,14 @@ async def test_many_runs_store_the_transcript_in_few_segments_and_a_fresh_worker
     assert [segment.start for segment in snapshot.segments] == [0, *itertools.accumulate(sizes)][:-1]
     assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == len(sizes)
     assert 2 <= len(sizes) <= math.log2(status.run) + 1
+    # Each segment came back to the workflow as the very reference it was stored under: no new blob.
+    assert sorted(loaded) == sorted(base64.b64decode(segment.payload) for segment in snapshot.segments)
 
     # A worker with nothing cached, in another process than the workflow: every segment is read back.
     model = ScriptedModel(echo)
-    second = DurableLLMPlugin(scripted_models={"echo": model})
+    second = DurableLLMPlugin(scripted_models={"echo": model}, storage=LocalBlobDriver(tmp_path))
     second.agent_activities.read_in_process = False
-    async with agent_worker(hopping_env, second, task_queue=queue):
+    async with Worker(client_with(second), task_queue=queue):
         await send_message(handle, "after")
         result = await end(handle)
 
