@@ -85,7 +85,7 @@ async def long_chat(server: str, dynamic_config: tuple[str, ...]) -> None:
     )
     print(
         f"  final transcript {len(result.messages)} messages; blob store {stored / 1e6:.1f} MB "
-        "(messages over 1 KiB, snapshot segments, each run's loaded transcript, the result)"
+        "(messages over 1 KiB, snapshot segments, the result)"
     )
 
 
