@@ -164,7 +164,7 @@ async def _demo(settings: Settings, conversation: str | None, think: float) -> N
     from durable_llm.workflow import AgentWorkflow
 
     async with AsyncExitStack() as stack:
-        connection = await stack.enter_async_context(_connected(settings, _plugin(weather.WEATHER_TOOLS)))
+        connection = await stack.enter_async_context(_connected(settings, _plugin(settings, weather.WEATHER_TOOLS)))
         client = connection.client
         resuming = conversation is not None
         conversation = conversation or f"weather-demo-{uuid.uuid4().hex[:8]}"
@@ -237,7 +237,7 @@ async def _one_shot(settings: Settings, prompt: str, extra_tools: Sequence[str],
     if worker:
         settings.check_api_key()
     async with (
-        _connected(settings, _plugin(tools)) as connection,
+        _connected(settings, _plugin(settings, tools)) as connection,
         _maybe_worker(connection.client, settings.task_queue, worker),
     ):
         handle = await connection.client.start_workflow(
@@ -260,7 +260,7 @@ async def _chat(settings: Settings, conversation: str | None, extra_tools: Seque
     if worker:
         settings.check_api_key()
     async with (
-        _connected(settings, _plugin(tools)) as connection,
+        _connected(settings, _plugin(settings, tools)) as connection,
         _maybe_worker(connection.client, settings.task_queue, worker),
     ):
         client = connection.client
@@ -307,7 +307,7 @@ async def _chat(settings: Settings, conversation: str | None, extra_tools: Seque
 async def _history(settings: Settings, conversation: str, as_json: bool) -> None:
     from temporalio.client import WorkflowExecutionStatus
 
-    async with _connected(settings, _plugin(()), quiet=as_json) as connection:
+    async with _connected(settings, _plugin(settings, ()), quiet=as_json) as connection:
         handle = connection.client.get_workflow_handle(conversation, result_type=AgentResult)
         description = await handle.describe()
         if description.status == WorkflowExecutionStatus.COMPLETED:
@@ -339,7 +339,7 @@ async def _history(settings: Settings, conversation: str, as_json: bool) -> None
 async def _approve(settings: Settings, conversation: str, call_id: str, approved: bool, reason: str | None) -> None:
     from durable_llm.workflow import AgentWorkflow
 
-    async with _connected(settings, _plugin(()), quiet=True) as connection:
+    async with _connected(settings, _plugin(settings, ()), quiet=True) as connection:
         handle = connection.client.get_workflow_handle(conversation)
         await handle.execute_update(AgentWorkflow.approve_tool_call, args=[call_id, approved, reason])
     console.print(f"{'Approved' if approved else 'Rejected'} {call_id} in {conversation}.")
@@ -348,7 +348,7 @@ async def _approve(settings: Settings, conversation: str, call_id: str, approved
 async def _worker(settings: Settings, extra_tools: Sequence[str]) -> None:
     tools = _tools(settings, extra_tools)
     settings.check_api_key()
-    async with _connected(settings, _plugin(tools)) as connection:
+    async with _connected(settings, _plugin(settings, tools)) as connection:
         names = ", ".join(getattr(fn, "__name__", repr(fn)) for fn in tools) or "none"
         console.print(f"Worker on task queue [bold]{settings.task_queue}[/]; tools: {names}. Ctrl-C to stop.")
         async with _worker_running(connection.client, settings.task_queue):
@@ -376,10 +376,13 @@ async def _server(settings: Settings) -> None:
 # -- Temporal plumbing ---------------------------------------------------------------------------
 
 
-def _plugin(tools: Sequence[Callable[..., Any]]) -> DurableLLMPlugin:
+def _plugin(settings: Settings, tools: Sequence[Callable[..., Any]]) -> DurableLLMPlugin:
+    """The plugin with `tools` and the configured blob store."""
     from durable_llm.plugin import DurableLLMPlugin
+    from durable_llm.storage import DEFAULT_THRESHOLD, LocalBlobDriver, external_storage
 
-    return DurableLLMPlugin(tools=tools)
+    threshold = DEFAULT_THRESHOLD if settings.blob_threshold is None else settings.blob_threshold
+    return DurableLLMPlugin(tools=tools, storage=external_storage(LocalBlobDriver(settings.blob_dir), threshold))
 
 
 @asynccontextmanager

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     server_port: int = Field(default=7233, gt=0, lt=65536)
     ui_port: int | None = Field(default=None, gt=0, lt=65536)
     """The embedded server's web UI port (default: `server_port` + 1000)."""
+    blob_dir: Path | None = None
+    """Where payloads too large for the history are kept (default: `~/.local/share/durable_llm/blobs`)."""
+    blob_threshold: int | None = Field(default=None, ge=0)
+    """Payloads of at least this many bytes are kept in `blob_dir` by reference (default: 1 KiB)."""
 
     _origins: dict[str, str] = PrivateAttr(default_factory=dict)
 
