@@ -28,9 +28,8 @@ class AgentWorkflow:
 
     A chat continues as new (same workflow id, a new run) when Temporal suggests it, between two
     exchanges: the transcript goes to the blob store (only what earlier runs did not store) and the
-    next run starts from a `Checkpoint`. A
-    `send_message` arriving meanwhile is refused with `CONTINUING_AS_NEW`; `durable_llm.send_message`
-    sends it again.
+    next run starts from a `Checkpoint`. A `send_message` arriving meanwhile is refused with
+    `CONTINUING_AS_NEW`; `durable_llm.send_message` sends it again.
     """
 
     @workflow.init
