@@ -45,7 +45,7 @@ from durable_llm import (
     TextPart,
     external_storage,
 )
-from durable_llm.storage import DEFAULT_THRESHOLD
+from durable_llm.storage import LOCAL_THRESHOLD
 from durable_llm.testing import ScriptedModel
 
 TURNS = 200
@@ -172,7 +172,7 @@ async def main() -> None:
         inline = await durable_llm_chat(env, "durable_llm-256KiB", external_storage(driver, threshold=256 * 1024))
         naive = await naive_chat(env)
     blobs.cleanup()
-    report(f"durable_llm, default blob threshold ({DEFAULT_THRESHOLD:,} B): user messages by reference", default, naive)
+    report(f"durable_llm, default blob threshold ({LOCAL_THRESHOLD:,} B): user messages by reference", default, naive)
     report(
         "durable_llm, Temporal's default threshold (256 KiB): user messages inline (for comparison)",
         inline,

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from durable_llm.storage import (
         AesGcmCodec,
         BlobNotFound,
+        CachedDriver,
         LocalBlobDriver,
         external_storage,
         s3_driver,
@@ -49,6 +50,7 @@ __all__ = [
     "AgentResult",
     "AgentWorkflow",
     "BlobNotFound",
+    "CachedDriver",
     "ConfigError",
     "DurableLLMPlugin",
     "LocalBlobDriver",
@@ -95,6 +97,7 @@ _TEMPORAL = {
     "check_payload_size": "durable_llm.payload_guard",
     "AesGcmCodec": "durable_llm.storage",
     "BlobNotFound": "durable_llm.storage",
+    "CachedDriver": "durable_llm.storage",
     "LocalBlobDriver": "durable_llm.storage",
     "external_storage": "durable_llm.storage",
     "s3_driver": "durable_llm.storage",

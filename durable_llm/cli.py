@@ -379,10 +379,10 @@ async def _server(settings: Settings) -> None:
 def _plugin(settings: Settings, tools: Sequence[Callable[..., Any]]) -> DurableLLMPlugin:
     """The plugin with `tools` and the configured blob store."""
     from durable_llm.plugin import DurableLLMPlugin
-    from durable_llm.storage import DEFAULT_THRESHOLD, LocalBlobDriver, external_storage
+    from durable_llm.storage import LocalBlobDriver, external_storage
 
-    threshold = DEFAULT_THRESHOLD if settings.blob_threshold is None else settings.blob_threshold
-    return DurableLLMPlugin(tools=tools, storage=external_storage(LocalBlobDriver(settings.blob_dir), threshold))
+    storage = external_storage(LocalBlobDriver(settings.blob_dir), settings.blob_threshold)
+    return DurableLLMPlugin(tools=tools, storage=storage)
 
 
 @asynccontextmanager

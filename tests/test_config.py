@@ -213,19 +213,19 @@ def test_value_of_the_wrong_type_names_its_variable(monkeypatch):
 
 def test_blob_store_settings_reach_the_cli_plugin(clean_directory, monkeypatch):
     from durable_llm.cli import _plugin
-    from durable_llm.storage import DEFAULT_THRESHOLD, LocalBlobDriver, default_blob_directory
+    from durable_llm.storage import LOCAL_THRESHOLD, CachedDriver, LocalBlobDriver, default_blob_directory
 
     default = _plugin(load_settings(), ()).storage
-    assert default is not None and default.payload_size_threshold == DEFAULT_THRESHOLD
-    assert isinstance(driver := default.drivers[0], LocalBlobDriver)
-    assert driver.directory == default_blob_directory()
+    assert default is not None and default.payload_size_threshold == LOCAL_THRESHOLD
+    assert isinstance(cached := default.drivers[0], CachedDriver) and isinstance(cached.driver, LocalBlobDriver)
+    assert cached.driver.directory == default_blob_directory()
 
     write(clean_directory / "durable_llm.toml", 'blob_dir = "blobs"\n')
     monkeypatch.setenv("DURABLE_LLM_BLOB_THRESHOLD", "65536")
     configured = _plugin(load_settings(), ()).storage
     assert configured is not None and configured.payload_size_threshold == 65536
-    assert isinstance(driver := configured.drivers[0], LocalBlobDriver)
-    assert driver.directory == clean_directory / "blobs"
+    assert isinstance(cached := configured.drivers[0], CachedDriver) and isinstance(cached.driver, LocalBlobDriver)
+    assert cached.driver.directory == clean_directory / "blobs"
 
     monkeypatch.setenv("DURABLE_LLM_BLOB_THRESHOLD", "-1")
     with pytest.raises(ConfigError) as caught:

@@ -35,8 +35,11 @@ from durable_llm import TextPart, ToolResultPart
 from durable_llm.payload_guard import PAYLOAD_LIMIT, PayloadGuard, PayloadTooLarge, check_payload_size
 from durable_llm.storage import (
     BLOB_DIRECTORY_VARIABLE,
+    LOCAL_THRESHOLD,
+    REMOTE_THRESHOLD,
     AesGcmCodec,
     BlobNotFound,
+    CachedDriver,
     LocalBlobDriver,
     default_blob_directory,
     external_storage,
@@ -254,6 +257,52 @@ async def test_local_driver_stores_identical_payloads_once(tmp_path: Path) -> No
     assert await driver.retrieve(StorageDriverRetrieveContext(), [second[1], first[0]]) == [other, payload]
 
 
+class CountingDriver(LocalBlobDriver):
+    """A local store that counts the payloads it is asked for."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory, name="counted")
+        self.retrieved = 0
+
+    async def retrieve(self, context, claims):
+        self.retrieved += len(claims)
+        return await super().retrieve(context, claims)
+
+
+async def test_cached_driver_serves_what_it_stored_or_read_from_memory(tmp_path: Path) -> None:
+    store = CountingDriver(tmp_path)
+    cached = CachedDriver(store, max_bytes=1_000_000)
+    small, large = (pydantic_data_converter.payload_converter.to_payload(_page(n)) for n in (400_000, 700_000))
+    [small_claim] = await cached.store(StorageDriverStoreContext(), [small])
+    [large_claim] = await store.store(StorageDriverStoreContext(), [large])  # stored by another process
+
+    assert (cached.name(), cached.type()) == ("counted", "durable_llm.local")
+    assert await cached.retrieve(StorageDriverRetrieveContext(), [small_claim]) == [small]
+    assert (store.retrieved, cached.hits) == (0, 1)
+    # A mixed read asks the store only for what is missing, once, then keeps it (evicting the oldest).
+    assert await cached.retrieve(StorageDriverRetrieveContext(), [large_claim, small_claim]) == [large, small]
+    assert (store.retrieved, cached.hits) == (1, 2)
+    assert await cached.retrieve(StorageDriverRetrieveContext(), [large_claim, small_claim]) == [large, small]
+    assert (store.retrieved, cached.hits) == (2, 3)  # 1.1 MB do not fit in 1 MB: the small one was evicted
+
+
+async def test_external_storage_caches_the_store_and_sets_the_threshold_by_where_it_is(
+    tmp_path: Path, s3_endpoint: str
+) -> None:
+    driver = LocalBlobDriver(tmp_path)
+    local = external_storage(driver)
+    [cached] = local.drivers
+    assert isinstance(cached, CachedDriver) and cached.driver is driver
+    assert local.payload_size_threshold == LOCAL_THRESHOLD == 1024
+    assert external_storage(driver, cache_bytes=0).drivers == [driver]
+    assert external_storage(driver, 4096).payload_size_threshold == 4096
+    import aioboto3
+
+    session = aioboto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    async with s3_driver("any-bucket", endpoint_url=s3_endpoint, session=session) as remote:
+        assert external_storage(remote).payload_size_threshold == REMOTE_THRESHOLD == 64 * 1024
+
+
 def test_default_blob_directory_is_absolute_whatever_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -421,6 +470,14 @@ async def test_oversized_update_result_fails_the_update_and_the_conversation_goe
 def test_storage_and_guard_names_are_exported_from_the_package_root() -> None:
     import durable_llm
 
-    names = ("LocalBlobDriver", "s3_driver", "external_storage", "with_external_storage", "AesGcmCodec", "BlobNotFound")
+    names = (
+        "LocalBlobDriver",
+        "s3_driver",
+        "external_storage",
+        "with_external_storage",
+        "AesGcmCodec",
+        "BlobNotFound",
+        "CachedDriver",
+    )
     for name in (*names, "PayloadGuard", "PayloadTooLarge", "check_payload_size"):
         assert name in durable_llm.__all__ and hasattr(durable_llm, name)
