@@ -3,7 +3,8 @@
 Tool results, media and transcripts above a threshold leave the workflow history: the data
 converter hands them to a `StorageDriver`, and the history keeps a ~200-byte reference.
 `LocalBlobDriver` suits one machine; `s3_driver` builds temporalio's shipped S3 driver for
-several. Every client and worker must be configured with the same drivers.
+several. Every client and worker must be configured with the same drivers. `external_storage`
+picks the threshold by store and puts a `CachedDriver` (memory) in front of it.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ REMOTE_THRESHOLD = 64 * 1024
 """The same for any other store (S3...): each reference is a round trip when a worker replays a
 run (Temporal decodes a history event by event), so fewer, larger payloads leave the history.
 Measured by bench/remote_store.py at 20 ms a call: the first turn after a restart, 60 turns into
-a chat of 2 KB messages, takes 4.1 s at 1 KiB and 0.26 s at 64 KiB."""
+a chat of 2 KB messages, takes 4.1 s at 1 KiB and 0.26 s at 64 KiB.
+"""
 
 
 def default_threshold(driver: StorageDriver) -> int:
