@@ -18,7 +18,7 @@ Three set-ups, each with its own bare baseline:
 So a ratio is the cost of durable_llm on top of Temporal's own update + activity round trip;
 a real model call (seconds) would dwarf all of them.
 
-Goal: ratio of the medians at most 1.15. Run: `.venv/bin/python bench/turn_overhead.py` (~60 s).
+Goal: ratio of the medians at most 1.15. Run: `.venv/bin/python bench/turn_overhead.py` (~100 s).
 """
 
 from __future__ import annotations
