@@ -264,6 +264,7 @@ def test_history_prints_roles_tool_calls_and_tokens_or_json(fake_vendor):
     assert as_json["conversation"] == conversation
     assert [m["role"] for m in as_json["messages"]] == ["user", "assistant", "tool", "assistant"]
     assert as_json["usage"]["input_tokens"] > 0
+    assert as_json["usage"]["cache_write_tokens"] == 0  # every field written, zero or not
     assert as_json["turns"] == 2
 
 

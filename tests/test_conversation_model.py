@@ -8,6 +8,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from durable_llm.conversation import (
     SCHEMA_VERSION,
+    WITH_DEFAULTS,
     Citation,
     MediaPart,
     Message,
@@ -135,6 +136,7 @@ def test_json_leaves_out_fields_at_their_defaults_and_reads_them_back():
         "provider_details": {},
     }
     assert ModelResponse.model_validate(written_by_0_1) == response
+    assert response.model_dump(mode="json", context=WITH_DEFAULTS) == written_by_0_1
 
 
 def test_falsy_values_that_are_not_the_default_are_written():

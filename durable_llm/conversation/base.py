@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
 
 SCHEMA_VERSION = 1
 """Version of the neutral model's JSON; bumped (with a migration) whenever its shape changes."""
@@ -15,13 +15,17 @@ ProviderDetails = dict[str, dict[str, Any]]
 ALWAYS_WRITTEN = frozenset({"kind", "schema_version"})
 """Fields written even at their defaults: the union discriminator and the JSON's version."""
 
+WITH_DEFAULTS = {"with_defaults": True}
+"""Serialisation context that writes every field, e.g. `model_dump(mode="json", context=WITH_DEFAULTS)`
+for JSON meant for people or other programs rather than for reading back."""
+
 
 class FrozenModel(BaseModel):
     """Immutable, strict about unknown fields, JSON-stable.
 
     Serialised without the fields that hold their defaults (empty details, None, zero counts),
     so a model in a workflow history or a blob costs only what it says; reading fills them back,
-    and JSON with every field written (durable_llm 0.1) reads the same.
+    and JSON with every field written (durable_llm 0.1, or `context=WITH_DEFAULTS`) reads the same.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -38,8 +42,10 @@ class FrozenModel(BaseModel):
         }
 
     @model_serializer(mode="wrap")
-    def _omit_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+    def _omit_defaults(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
         data = handler(self)
+        if info.context is not None and info.context.get("with_defaults"):
+            return data
         for name, default in self._defaults.items():
             if name in data and getattr(self, name) == default:
                 del data[name]
