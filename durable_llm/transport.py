@@ -23,6 +23,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from durable_llm.backoff import VENDOR_BACKOFF
 from durable_llm.conversation import ModelRequest, ModelResponse
 from durable_llm.providers.base import Adapter, get_adapter
 from durable_llm.providers.errors import AuthenticationFailed, ProviderError, ServerError, Timeout
@@ -44,7 +45,8 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
 async def call_vendor(request: ModelRequest, *, provider: str, timeout: float = DEFAULT_TIMEOUT) -> ModelResponse:
     """Send `request` to `provider` ("openai", "anthropic" or "gemini") and decode its answer.
 
-    Raises a `ProviderError` subclass for every failure: the vendor's classified error
+    Waits first while the vendor has asked this account to (`durable_llm.backoff`). Raises a
+    `ProviderError` subclass for every failure: the vendor's classified error
     (`RateLimited` with `retry_after`, `AuthenticationFailed`, ...), `Timeout` when the call
     took longer than `timeout` seconds, `ServerError` when the connection dropped or the
     vendor answered a body the adapter cannot read, and `AuthenticationFailed` naming the
@@ -53,13 +55,17 @@ async def call_vendor(request: ModelRequest, *, provider: str, timeout: float = 
     adapter = get_adapter(provider)
     body = adapter.encode_request(request)
     send = _SENDERS[provider]
+    account = _account(provider)
+    await VENDOR_BACKOFF.wait(account, provider)
     try:
         raw = await send(request, body, timeout)
-    except ProviderError:
+    except ProviderError as error:
+        VENDOR_BACKOFF.note(account, error)
         raise
     except Exception as exc:
         if (error := _classify(adapter, exc)) is None:
             raise
+        VENDOR_BACKOFF.note(account, error)
         raise error from exc
     return _decode(adapter, raw)
 
@@ -121,10 +127,15 @@ def _httpx_timeout(seconds: float) -> Any:
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, ...], Any]] = weakref.WeakKeyDictionary()
 
 
+def _account(provider: str) -> tuple[str, ...]:
+    """The vendor and the credentials and endpoint the environment gives its SDK."""
+    return (provider, *(os.environ.get(name, "") for name in ENVIRONMENT[provider]))
+
+
 def _client(provider: str, make: Callable[[], Any]) -> Any:
     """This loop's SDK client for `provider`, made anew whenever its environment changed."""
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    key = (provider, *(os.environ.get(name, "") for name in ENVIRONMENT[provider]))
+    key = _account(provider)
     if key not in per_loop:
         per_loop[key] = make()
     return per_loop[key]

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -159,6 +160,40 @@ async def test_rate_limit_raises_rate_limited_after_one_request(provider: str, s
     assert caught.value.retry_after == 7
     assert caught.value.retryable
     assert server.calls == 1  # the SDK did not retry on its own
+
+
+async def test_after_a_429_every_call_to_that_vendor_waits_out_its_retry_after(provider: str, serve) -> None:
+    server = serve(reply("after the wait"))
+    server.fail(429, headers={"Retry-After": "1"})
+    with pytest.raises(RateLimited):
+        await call_vendor(weather_request(provider), provider=provider)
+    refused = time.monotonic()
+
+    # Another conversation's call: it is not sent until the vendor's delay is over.
+    result = await call_vendor(weather_request(provider), provider=provider)
+
+    assert result.message.text == "after the wait"
+    assert time.monotonic() - refused >= 0.95
+    assert server.calls == 2
+
+
+async def test_a_long_retry_after_fails_later_calls_at_once_without_sending_them(provider: str, serve) -> None:
+    server = serve(reply("never sent"))
+    server.fail(429, headers={"Retry-After": "120"})
+    with pytest.raises(RateLimited):
+        await call_vendor(weather_request(provider), provider=provider)
+
+    started = time.monotonic()
+    with pytest.raises(RateLimited) as caught:
+        await call_vendor(weather_request(provider), provider=provider)
+
+    assert time.monotonic() - started < 0.5
+    assert caught.value.retry_after is not None and 115 < caught.value.retry_after <= 120
+    assert server.calls == 1
+    # Another account (here: another endpoint) is not held back.
+    other = serve(reply("from the other account"))
+    assert (await call_vendor(weather_request(provider), provider=provider)).message.text == "from the other account"
+    assert other.calls == 1
 
 
 async def test_bad_api_key_raises_authentication_failed(provider: str, serve) -> None:
