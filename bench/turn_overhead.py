@@ -199,6 +199,9 @@ async def main() -> None:
     )
     for name in ("one process", "two processes", "cache miss"):
         ratio = statistics.median(samples[name]) / statistics.median(samples[f"{name}, bare"])
+        if name == "cache miss":  # forced on every turn: what a miss costs, not a deployment
+            print(f"ratio of medians, durable_llm / bare, {name:13}: {ratio:.3f}x (worst case, for reference)")
+            continue
         verdict = "met" if ratio <= GOAL else "MISSED"
         print(f"ratio of medians, durable_llm / bare, {name:13}: {ratio:.3f}x (goal <= {GOAL}x: {verdict})")
 
