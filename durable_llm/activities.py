@@ -5,7 +5,7 @@ The model activity never receives the conversation: its input is a `ModelTurn` r
 workflow, the transcript query and a message count). Each worker keeps the transcripts it has
 seen and asks the workflow (a query, never written to history) only for the messages it lacks,
 so every message enters the workflow history once, and a worker with an empty cache still works.
-Messages from before a continue-as-new are read from the snapshot blob instead of the query.
+Messages from before a continue-as-new are read from the snapshot's blobs instead of the query.
 When the workflow itself runs in the same process, its transcript is read from memory instead.
 """
 
@@ -58,10 +58,10 @@ MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 """How soon a model call on a dead worker is noticed and retried elsewhere."""
 
 SAVE_TRANSCRIPT_ACTIVITY = "durable_llm.save_transcript"
-"""Stores a conversation's transcript as one blob before it continues as new."""
+"""Stores what the blob store lacks of a conversation's transcript before it continues as new."""
 
 LOAD_TRANSCRIPT_ACTIVITY = "durable_llm.load_transcript"
-"""Reads that blob back at the start of the next run."""
+"""Reads one segment of it back at the start of the next run."""
 
 
 class ModelTurn(FrozenModel):
@@ -169,6 +169,8 @@ class AgentActivities:
         whatever its size, since the reference travels in the next run's input.
         """
         _, messages = await self._transcript(turn)
+        if previous is not None and previous.count == len(messages):
+            return previous  # nothing new since the last run: no empty segment to write and load
         earlier = list(previous.segments) if previous is not None else []
         start = earlier[-1].count if earlier else 0
         while earlier and earlier[-1].count - earlier[-1].start <= len(messages) - start:
@@ -192,7 +194,8 @@ class AgentActivities:
         A segment in the blob store is returned as its own reference: the workflow's worker reads
         the blob while decoding the result, and nothing is stored again (a `Transcript` result
         would be a new blob of the same messages at every run). Otherwise, the messages.
-        `query` is unused (it named a cache entry in durable_llm 0.1, whose workflows still pass it).
+        `query` is unused (it named a cache entry in durable_llm 0.1); workflows still pass it, so
+        that workers of either version serve either.
         """
         payload = Payload.FromString(base64.b64decode(snapshot.payload))
         if not snapshot.earlier and _kept_as_is(payload, activity.client().data_converter):

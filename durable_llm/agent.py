@@ -159,8 +159,9 @@ class TranscriptSnapshot(FrozenModel):
     by the data converter: with external storage, a reference of about 200 bytes to the blob;
     without, the `Transcript` itself. `earlier` holds the messages before `start`, oldest first,
     each segment written by an earlier continue-as-new, so a conversation of many runs is not
-    stored again whole at every run. Segments are merged as they come of equal size (like a
-    binary counter): a message is rewritten about log2(runs) times and read from as many blobs.
+    stored again whole at every run. A new segment absorbs the newest earlier segments while they
+    are no longer than it (like a binary counter): a message is rewritten about log2(runs) times,
+    and a snapshot has about as many segments.
     """
 
     count: int

@@ -1,8 +1,9 @@
-"""A vendor's "wait" applies to every call a process makes with the same account.
+"""A vendor's "wait" applies to every call a process makes with the same account and model.
 
-A 429 (or an overloaded answer) with a retry delay says when the account may call again, and
-every conversation on a worker calls with the worker's account: each would get the same answer.
-So after one, every call to that account holds back until the delay is over: in place (the
+A 429 (or an overloaded answer) with a retry delay says when the account may call that model
+again (vendors limit each model separately), and every conversation on a worker calls with the
+worker's account: each would get the same answer. So after one, every call to that account and
+model holds back until the delay is over: in place (the
 activity keeps heartbeating) up to `MAX_WAIT_IN_PLACE` seconds, else it fails at once with
 `RateLimited` carrying the time left, for Temporal to retry then, without a request the vendor
 would refuse.
@@ -21,7 +22,7 @@ MAX_WAIT_IN_PLACE = 30.0
 
 
 class Backoff:
-    """When each account (a vendor and its credentials) may be called again, for one process."""
+    """When each account (a vendor, its credentials and a model) may be called again, for one process."""
 
     def __init__(self) -> None:
         self._until: dict[Hashable, float] = {}
@@ -35,6 +36,10 @@ class Backoff:
     def remaining(self, account: Hashable) -> float:
         """Seconds until `account` may be called (0 if it may now)."""
         return max(self._until.get(account, 0.0) - time.monotonic(), 0.0)
+
+    def clear(self) -> None:
+        """Forget every wait (for tests)."""
+        self._until.clear()
 
     async def wait(self, account: Hashable, provider: str) -> None:
         """Return once `account` may be called; raise `RateLimited` if that is more than `MAX_WAIT_IN_PLACE` away."""

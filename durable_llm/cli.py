@@ -33,7 +33,6 @@ from rich.markup import escape
 from durable_llm.agent import AgentInput, AgentResult, AgentStatus, HistoryPage
 from durable_llm.config import ConfigError, Settings, import_tools, load_settings
 from durable_llm.conversation import (
-    WITH_DEFAULTS,
     Message,
     ReasoningPart,
     RefusalPart,
@@ -326,8 +325,8 @@ async def _history(settings: Settings, conversation: str, as_json: bool) -> None
             "conversation": conversation,
             "status": state,
             "turns": turns,
-            "usage": usage.model_dump(mode="json", context=WITH_DEFAULTS),
-            "messages": [m.model_dump(mode="json", context=WITH_DEFAULTS) for m in messages],
+            "usage": usage.model_dump(mode="json"),
+            "messages": [m.model_dump(mode="json") for m in messages],
         }
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
         return

@@ -4,7 +4,7 @@
 there is one loop. The session holds the transcript; each message in it arrived in exactly one
 history event (workflow input, update argument, model or tool activity result), and replay
 rebuilds it from those. The model activity reads it back through the transcript query. A session
-resumed from a `Checkpoint` (continue-as-new) loads its earlier messages from the snapshot blob.
+resumed from a `Checkpoint` (continue-as-new) loads its earlier messages from the snapshot's blobs.
 """
 
 from __future__ import annotations

@@ -81,7 +81,9 @@ class LocalBlobDriver(StorageDriver):
 
     def __init__(self, directory: str | os.PathLike[str] | None = None, *, name: str = "durable_llm.local"):
         # Resolved now: a later chdir must not move where the references point.
-        self.directory = Path(directory or default_blob_directory()).resolve()
+        self.directory = Path(directory or default_blob_directory()).expanduser().resolve()
+        # Blobs written by durable_llm 0.1, whose default directory was the user's cache.
+        self._legacy = None if directory or os.environ.get(BLOB_DIRECTORY_VARIABLE) else _legacy_blob_directory()
         self._name = name
 
     def name(self) -> str:
@@ -127,6 +129,9 @@ class LocalBlobDriver(StorageDriver):
 
     def _read(self, digest: str) -> bytes:
         path = self.path_for(digest)
+        if not path.exists() and self._legacy is not None:
+            legacy = self._legacy / path.relative_to(self.directory)
+            path = legacy if legacy.exists() else path
         try:
             blob = path.read_bytes()
         except FileNotFoundError:
@@ -150,6 +155,12 @@ def default_blob_directory() -> Path:
         return Path(configured).expanduser().resolve()
     data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(data).expanduser().resolve() / "durable_llm" / "blobs"
+
+
+def _legacy_blob_directory() -> Path:
+    """Where durable_llm 0.1 put blobs by default: `durable_llm/blobs` in the user's cache directory."""
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache).expanduser().resolve() / "durable_llm" / "blobs"
 
 
 @asynccontextmanager
@@ -184,9 +195,10 @@ class CachedDriver(StorageDriver):
     """`driver` with the payloads it recently stored or retrieved kept in memory, up to `max_bytes`.
 
     For content-addressed drivers (`LocalBlobDriver`, temporalio's S3 driver), whose blobs never
-    change once stored. A worker reads back at once what it just stored (an activity's result, for
-    its workflow) and again whenever it replays a workflow it had evicted; with a remote store each
-    of those reads is a round trip. Carries the wrapped driver's name, so references are the same.
+    change once stored and are not deleted while a history may reference them. A worker reads
+    back at once what it just stored (an activity's result, for its workflow) and again whenever
+    it replays a workflow it had evicted; with a remote store each of those reads is a round trip.
+    Carries the wrapped driver's name, so references are the same.
     """
 
     def __init__(self, driver: StorageDriver, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
@@ -214,11 +226,14 @@ class CachedDriver(StorageDriver):
         """
         blobs = [payload.SerializeToString() for payload in payloads]
         keys = [(hashlib.sha256(blob).digest(), context) for blob in blobs]
-        new = [index for index, key in enumerate(keys) if key not in self._claims]
+        # Taken before the store call: another store may forget some of them meanwhile.
+        known = {key: self._claims[key] for key in keys if key in self._claims}
+        new = [index for index, key in enumerate(keys) if key not in known]
         stored = await self.driver.store(context, [payloads[index] for index in new]) if new else []
-        self._claims.update((keys[index], claim) for index, claim in zip(new, stored, strict=True))
-        claims = [self._claims[key] for key in keys]
+        known.update((keys[index], claim) for index, claim in zip(new, stored, strict=True))
+        claims = [known[key] for key in keys]
         for key, claim, blob in zip(keys, claims, blobs, strict=True):
+            self._claims[key] = claim
             self._claims.move_to_end(key)
             self._keep(claim, blob)
         while len(self._claims) > MAX_REMEMBERED_CLAIMS:
@@ -278,7 +293,8 @@ def with_external_storage(converter: DataConverter, storage: StorageDriver | Ext
 class AesGcmCodec(PayloadCodec):
     """Encrypts every payload with AES-GCM, so neither the history nor the blob store holds plain text.
 
-    Identical values no longer share a blob (each encryption draws a fresh nonce). Needs the
+    A blob-store reference (a hash, no content) passes as it is, so one can be handed on. Identical
+    values no longer share a blob (each encryption draws a fresh nonce). Needs the
     `encryption` extra (`cryptography`). Set it as `DataConverter.payload_codec`.
     """
 

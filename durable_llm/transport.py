@@ -45,17 +45,17 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
 async def call_vendor(request: ModelRequest, *, provider: str, timeout: float = DEFAULT_TIMEOUT) -> ModelResponse:
     """Send `request` to `provider` ("openai", "anthropic" or "gemini") and decode its answer.
 
-    Waits first while the vendor has asked this account to (`durable_llm.backoff`). Raises a
-    `ProviderError` subclass for every failure: the vendor's classified error
-    (`RateLimited` with `retry_after`, `AuthenticationFailed`, ...), `Timeout` when the call
-    took longer than `timeout` seconds, `ServerError` when the connection dropped or the
+    Waits first while the vendor has asked this account to wait for this model
+    (`durable_llm.backoff`). Raises a `ProviderError` subclass for every failure: the vendor's
+    classified error (`RateLimited` with `retry_after`, `AuthenticationFailed`, ...), `Timeout`
+    when the call took longer than `timeout` seconds, `ServerError` when the connection dropped or the
     vendor answered a body the adapter cannot read, and `AuthenticationFailed` naming the
     environment variable to set when the worker has no API key.
     """
     adapter = get_adapter(provider)
     body = adapter.encode_request(request)
     send = _SENDERS[provider]
-    account = _account(provider)
+    account = (*_account(provider), request.model or "")
     await VENDOR_BACKOFF.wait(account, provider)
     try:
         raw = await send(request, body, timeout)

@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from durable_llm.backoff import VENDOR_BACKOFF
 from durable_llm.storage import BLOB_DIRECTORY_VARIABLE
 
 TEMPORAL_CLI = Path(sysconfig.get_path("scripts")) / "temporal"
@@ -21,6 +22,12 @@ def blob_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("blobs")
     os.environ[BLOB_DIRECTORY_VARIABLE] = str(directory)
     return directory
+
+
+@pytest.fixture(autouse=True)
+def no_vendor_backoff():
+    """Each test starts with no vendor asking to wait (the back-off is per process)."""
+    VENDOR_BACKOFF.clear()
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -303,6 +303,45 @@ async def test_external_storage_caches_the_store_and_sets_the_threshold_by_where
         assert external_storage(remote).payload_size_threshold == REMOTE_THRESHOLD == 64 * 1024
 
 
+async def test_cached_driver_survives_forgetting_a_claim_while_a_store_is_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class SlowStore(LocalBlobDriver):
+        async def store(self, context, payloads):
+            await asyncio.sleep(0.01)
+            return await super().store(context, payloads)
+
+    monkeypatch.setattr("durable_llm.storage.MAX_REMEMBERED_CLAIMS", 1)
+    cached = CachedDriver(SlowStore(tmp_path))
+    payloads = [Payload(data=f"blob {n}".encode()) for n in range(4)]
+    first = await cached.store(StorageDriverStoreContext(), payloads[:1])
+    # Each concurrent store makes the driver forget the others' claims while they are in flight.
+    stored = await asyncio.gather(*(cached.store(StorageDriverStoreContext(), [p, payloads[0]]) for p in payloads))
+    assert [claims[1] for claims in stored] == first * 4
+    assert await cached.retrieve(StorageDriverRetrieveContext(), [c[0] for c in stored]) == payloads
+
+
+async def test_local_driver_expands_home_and_still_reads_blobs_of_the_old_default_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    assert LocalBlobDriver("~/blobs").directory == tmp_path / "blobs"
+
+    # durable_llm 0.1 kept blobs in ~/.cache/durable_llm/blobs by default.
+    [claim] = await LocalBlobDriver(tmp_path / ".cache" / "durable_llm" / "blobs").store(
+        StorageDriverStoreContext(), [Payload(data=b"from 0.1")]
+    )
+    monkeypatch.delenv(BLOB_DIRECTORY_VARIABLE, raising=False)
+    driver = LocalBlobDriver()
+    assert driver.directory == tmp_path / ".local" / "share" / "durable_llm" / "blobs"
+    assert await driver.retrieve(StorageDriverRetrieveContext(), [claim]) == [Payload(data=b"from 0.1")]
+    # An explicitly chosen directory holds all there is.
+    with pytest.raises(BlobNotFound):
+        await LocalBlobDriver(tmp_path / "elsewhere").retrieve(StorageDriverRetrieveContext(), [claim])
+
+
 def test_default_blob_directory_is_absolute_whatever_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -190,7 +190,11 @@ async def test_a_long_retry_after_fails_later_calls_at_once_without_sending_them
     assert time.monotonic() - started < 0.5
     assert caught.value.retry_after is not None and 115 < caught.value.retry_after <= 120
     assert server.calls == 1
-    # Another account (here: another endpoint) is not held back.
+    # Another model of the same account has limits of its own: it is not held back.
+    other_model = weather_request(provider).model_copy(update={"model": "another-model"})
+    assert (await call_vendor(other_model, provider=provider)).message.text == "never sent"
+    assert server.calls == 2
+    # Nor is another account (here: another endpoint).
     other = serve(reply("from the other account"))
     assert (await call_vendor(weather_request(provider), provider=provider)).message.text == "from the other account"
     assert other.calls == 1

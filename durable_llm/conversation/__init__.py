@@ -1,6 +1,6 @@
 """The provider-neutral conversation model: no vendor SDK, no Temporal."""
 
-from durable_llm.conversation.base import SCHEMA_VERSION, WITH_DEFAULTS, FrozenModel, ProviderDetails
+from durable_llm.conversation.base import SCHEMA_VERSION, FrozenModel, ProviderDetails
 from durable_llm.conversation.messages import (
     Message,
     ModelRequest,
@@ -29,7 +29,6 @@ from durable_llm.conversation.tools import ProviderTool, Tool, ToolSpec
 
 __all__ = [
     "SCHEMA_VERSION",
-    "WITH_DEFAULTS",
     "Citation",
     "FrozenModel",
     "MediaPart",

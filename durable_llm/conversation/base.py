@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict
 
 SCHEMA_VERSION = 1
 """Version of the neutral model's JSON; bumped (with a migration) whenever its shape changes."""
@@ -12,41 +13,33 @@ SCHEMA_VERSION = 1
 ProviderDetails = dict[str, dict[str, Any]]
 """What a vendor sent that has no neutral field, under the vendor's own key (e.g. "anthropic")."""
 
-ALWAYS_WRITTEN = frozenset({"kind", "schema_version"})
-"""Fields written even at their defaults: the union discriminator and the JSON's version."""
-
-WITH_DEFAULTS = {"with_defaults": True}
-"""Serialisation context that writes every field, e.g. `model_dump(mode="json", context=WITH_DEFAULTS)`
-for JSON meant for people or other programs rather than for reading back."""
-
 
 class FrozenModel(BaseModel):
     """Immutable, strict about unknown fields, JSON-stable.
 
-    Serialised without the fields that hold their defaults (empty details, None, zero counts),
-    so a model in a workflow history or a blob costs only what it says; reading fills them back,
-    and JSON with every field written (durable_llm 0.1, or `context=WITH_DEFAULTS`) reads the same.
+    A field left empty (None, or an empty tuple, dict or string, as its default) is not written,
+    so a model in a workflow history or a blob costs only what it says; reading fills it back,
+    and JSON with every field written (durable_llm 0.1) reads the same. Defaults with a value
+    (a limit, a timeout, a count, a flag) are always written: a history then keeps what a run
+    used even if a later release changes the default.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    _defaults: ClassVar[dict[str, Any]] = {}
-
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        cls._defaults = {
-            name: field.get_default(call_default_factory=True)
-            for name, field in cls.model_fields.items()
-            if not field.is_required() and name not in ALWAYS_WRITTEN
-        }
+        omitted = False
+        for field in cls.model_fields.values():
+            if field.is_required() or field.exclude_if is not None or field.default_factory_takes_validated_data:
+                continue
+            default = field.get_default(call_default_factory=True)
+            if default is None or (isinstance(default, (tuple, dict, str)) and not default):
+                field.exclude_if = _equal_to(default)
+                omitted = True
+        if omitted:
+            cls.model_rebuild(force=True)
 
-    @model_serializer(mode="wrap")
-    def _omit_defaults(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
-        data = handler(self)
-        if info.context is not None and info.context.get("with_defaults"):
-            return data
-        for name, default in self._defaults.items():
-            if name in data and getattr(self, name) == default:
-                del data[name]
-        return data
+
+def _equal_to(default: Any) -> Callable[[Any], bool]:
+    return lambda value: type(value) is type(default) and value == default
