@@ -145,6 +145,11 @@ class AgentActivities:
         self.read_in_process = True
         """Read the transcripts of workflows held by this process from memory; False: query, as another process must."""
 
+    @property
+    def tool_names(self) -> frozenset[str]:
+        """The names of the tools this worker runs."""
+        return frozenset(self._tools)
+
     def definitions(self) -> list[Callable[..., Any]]:
         """The activity callables to register on a worker."""
         return [self.call_model, self.run_tool, self.save_transcript, self.load_transcript]

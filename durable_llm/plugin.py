@@ -6,10 +6,11 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from temporalio import activity
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter, ExternalStorage, StorageDriver
 from temporalio.plugin import SimplePlugin
-from temporalio.worker import WorkflowRunner
+from temporalio.worker import WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from durable_llm.activities import AgentActivities
@@ -35,8 +36,8 @@ class DurableLLMPlugin(SimplePlugin):
     payloads by reference, lets the vendor SDKs through the workflow sandbox, guards payload sizes,
     and registers `AgentWorkflow` with its activities. `tools` are the functions agents may call (by
     name, or by passing the same function to `Agent(tools=...)`); `scripted_models` are what
-    "test:<name>" models answer with. Tool names share the worker's activity names: don't give a
-    tool the name of one of your activities.
+    "test:<name>" models answer with. Tool names share the worker's activity names: a worker with
+    an activity named like a tool fails at start-up.
 
     `storage` is where large payloads (tool results, media, transcript snapshots) go: by default a
     `LocalBlobDriver` in `storage.default_blob_directory()`, for a client and workers on one machine;
@@ -64,6 +65,18 @@ class DurableLLMPlugin(SimplePlugin):
             workflows=[AgentWorkflow],
             interceptors=[PayloadGuard(self.storage)],
         )
+
+    def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
+        """Add durable_llm's workflow and activities; refuse an activity of yours named like a tool."""
+        config = super().configure_worker(config)
+        tools = self.agent_activities.tool_names
+        definitions = (activity._Definition.from_callable(fn) for fn in config.get("activities") or ())
+        if clashes := sorted({d.name for d in definitions if d is not None and d.name in tools}):
+            raise ValueError(
+                f"the worker has activities named like tools ({', '.join(clashes)}): Temporal would run "
+                "the activity when the model calls the tool; rename the tool (tool_spec(fn, name=...)) or the activity"
+            )
+        return config
 
     def _converter(self, existing: DataConverter | None) -> DataConverter:
         converter = _with_pydantic(existing)

@@ -7,9 +7,10 @@ import time
 
 import pytest
 from agent_kit import add, agent_worker, get_weather, nap, new_id, wait_for_state
-from temporalio import workflow
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio import activity, workflow
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
+from temporalio.worker import Worker
 
 from durable_llm import (
     Agent,
@@ -98,6 +99,17 @@ async def test_a_tool_taking_a_context_learns_its_call_agent_and_workflow(tempor
     assert (context.agent_name, context.workflow_id) == ("concierge", workflow_id)
     assert results_of(result.messages[2])[0].text == "hello, concierge"
     assert "ctx" not in model.requests[0].tools[0].parameters["properties"]
+
+
+async def test_a_worker_with_an_activity_named_like_a_tool_fails_at_start_up(temporal_env):
+    @activity.defn(name="get_weather")
+    async def legacy_weather(city: str) -> str:
+        return "from the other activity"
+
+    plugin = DurableLLMPlugin(tools=[get_weather])
+    client = Client(temporal_env.client.service_client, namespace=temporal_env.client.namespace, plugins=[plugin])
+    with pytest.raises(ValueError, match=r"activities named like tools \(get_weather\).*rename"):
+        Worker(client, task_queue=new_id(), activities=[legacy_weather])
 
 
 def explode(reason: str) -> str:
