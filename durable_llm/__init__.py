@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING
 
-from durable_llm.agent import Agent, AgentInput, AgentResult, ToolOptions
+from durable_llm.agent import Agent, AgentInput, AgentResult, Checkpoint, ToolOptions
 from durable_llm.config import ConfigError, Settings, load_settings
 from durable_llm.conversation import (
     MediaPart,
@@ -29,7 +29,7 @@ from durable_llm.tools import (
 
 if TYPE_CHECKING:
     from durable_llm.chat import send_message
-    from durable_llm.loop import run_agent
+    from durable_llm.loop import checkpoint_conversation, run_agent
     from durable_llm.payload_guard import PayloadGuard, PayloadTooLarge, check_payload_size
     from durable_llm.plugin import DurableLLMPlugin
     from durable_llm.storage import (
@@ -51,6 +51,7 @@ __all__ = [
     "AgentWorkflow",
     "BlobNotFound",
     "CachedDriver",
+    "Checkpoint",
     "ConfigError",
     "DurableLLMPlugin",
     "LocalBlobDriver",
@@ -75,6 +76,7 @@ __all__ = [
     "ToolSpec",
     "Usage",
     "check_payload_size",
+    "checkpoint_conversation",
     "external_storage",
     "get_adapter",
     "load_settings",
@@ -91,6 +93,7 @@ _TEMPORAL = {
     "AgentWorkflow": "durable_llm.workflow",
     "DurableLLMPlugin": "durable_llm.plugin",
     "run_agent": "durable_llm.loop",
+    "checkpoint_conversation": "durable_llm.loop",
     "send_message": "durable_llm.chat",
     "PayloadGuard": "durable_llm.payload_guard",
     "PayloadTooLarge": "durable_llm.payload_guard",

@@ -57,14 +57,23 @@ SNAPSHOT_TIMEOUT = timedelta(minutes=2)
 class AgentSession:
     """One conversation between a user and an agent, run inside a workflow."""
 
-    def __init__(self, agent: Agent, messages: Sequence[Message] = (), *, checkpoint: Checkpoint | None = None) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        messages: Sequence[Message] = (),
+        *,
+        checkpoint: Checkpoint | None = None,
+        stored: TranscriptSnapshot | None = None,
+    ) -> None:
+        """`checkpoint`: the conversation before `messages`, to `restore`; `stored`: the snapshot
+        already holding the first of `messages` (so a `checkpoint()` stores only the rest)."""
         self.agent = agent
         self.messages: list[Message] = list(messages)
         self.usage = checkpoint.usage if checkpoint else Usage()
         self.turns = checkpoint.turns if checkpoint else 0
         self.run_number = checkpoint.run if checkpoint else 1
-        # The messages of earlier runs, in a blob until `restore` loads them.
-        self._snapshot: TranscriptSnapshot | None = checkpoint.transcript if checkpoint else None
+        # The messages of earlier runs, in the blob store (and, once restored, at the head of `messages`).
+        self._snapshot: TranscriptSnapshot | None = checkpoint.transcript if checkpoint else stored
         self._restored = checkpoint is None
         self._phase: AgentState = "waiting_for_input"
         self._pending: dict[str, PendingApproval] = {}
@@ -252,18 +261,42 @@ class AgentSession:
         return self._decisions.pop(key)
 
 
-async def run_agent(agent: Agent, input: str, *, messages: Sequence[Message] = ()) -> AgentResult:
+async def run_agent(
+    agent: Agent, input: str, *, messages: Sequence[Message] = (), checkpoint: Checkpoint | None = None
+) -> AgentResult:
     """Run `agent` on `input` from inside your own workflow, after the earlier `messages` if any.
 
+    `checkpoint` (from `checkpoint_conversation`, carried through your workflow's continue-as-new)
+    holds the conversation before `messages`; its messages are read back from the blob store.
+    The result's `usage` and `turns` are this call's.
     The worker needs `DurableLLMPlugin`. A tool needing approval waits for the workflow's
     `approve_tool_call(call_id, approved, reason)` update, which this registers unless the workflow
     defines its own.
     """
-    session = AgentSession(agent, messages)
+    session = AgentSession(agent, messages, checkpoint=checkpoint)
     if any(agent.options_for(name).requires_approval for name in agent.tool_names):
         _take_approvals(session)
     try:
+        await session.restore()
         return await session.run(input)
+    finally:
+        session.close()
+
+
+async def checkpoint_conversation(
+    agent: Agent, messages: Sequence[Message], *, previous: Checkpoint | None = None
+) -> Checkpoint:
+    """Store a conversation (e.g. `run_agent(...).messages`) for your workflow's continue-as-new.
+
+    Carry the `Checkpoint` (a few references, whatever the conversation's length) to the next run
+    and give it to `run_agent(..., checkpoint=...)` there. `previous`, the checkpoint this run
+    started from (its messages begin `messages`), spares storing again what it holds. Raises
+    `ActivityError` if it could not be stored.
+    """
+    session = AgentSession(agent, messages, stored=previous.transcript if previous else None)
+    session.run_number = previous.run if previous else 1
+    try:
+        return await session.checkpoint()
     finally:
         session.close()
 

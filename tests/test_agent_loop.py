@@ -15,14 +15,17 @@ from temporalio.worker import Worker
 from durable_llm import (
     Agent,
     AgentInput,
+    AgentResult,
     AgentWorkflow,
+    Checkpoint,
     DurableLLMPlugin,
     ToolCallPart,
     ToolContext,
     ToolOptions,
+    checkpoint_conversation,
     run_agent,
 )
-from durable_llm.conversation import Message, ModelRequest, ToolResultPart
+from durable_llm.conversation import FrozenModel, Message, ModelRequest, ToolResultPart
 from durable_llm.testing import ScriptedModel, call_tools
 
 
@@ -237,6 +240,47 @@ class TripPlanner:
         agent = Agent(model="test:planner", tools=["get_weather"])
         forecast = await run_agent(agent, f"What is the weather in {city}?")
         return f"Plan for {city}: {forecast.output} ({forecast.turns} model calls)"
+
+
+class NotesInput(FrozenModel):
+    texts: tuple[str, ...]
+    checkpoint: Checkpoint | None = None
+
+
+@workflow.defn
+class TakeNotes:
+    """A user's own long-running workflow: two agent exchanges a run, then continue-as-new."""
+
+    @workflow.run
+    async def run(self, input: NotesInput) -> AgentResult:
+        agent = Agent(model="test:notes")
+        result = await run_agent(agent, input.texts[0], checkpoint=input.checkpoint)
+        if len(input.texts) > 1:
+            result = await run_agent(agent, input.texts[1], messages=result.messages)
+        if len(input.texts) <= 2:
+            return result
+        checkpoint = await checkpoint_conversation(agent, result.messages, previous=input.checkpoint)
+        workflow.continue_as_new(NotesInput(texts=input.texts[2:], checkpoint=checkpoint))
+
+
+async def test_run_agent_carries_a_conversation_through_the_user_workflows_continue_as_new(temporal_env):
+    model = ScriptedModel(lambda request: f"noted {request.messages[-1].text} ({len(request.messages)} messages)")
+    plugin = DurableLLMPlugin(scripted_models={"notes": model})
+    texts = tuple(f"note {i}" for i in range(9))
+    async with agent_worker(temporal_env, plugin, workflows=[TakeNotes]) as (client, queue):
+        handle = await client.start_workflow(TakeNotes.run, NotesInput(texts=texts), id=new_id(), task_queue=queue)
+        result = await handle.result()
+        inputs = []
+        async for execution in client.list_workflows(f"WorkflowId = '{handle.id}'"):
+            events = (await client.get_workflow_handle(handle.id, run_id=execution.run_id).fetch_history()).events
+            inputs.append(events[0].workflow_execution_started_event_attributes.input.ByteSize())
+
+    # Every call saw the whole conversation so far, across the five runs.
+    assert [r.text for r in model.requests[-1].messages[::2]] == list(texts)
+    assert result.output == "noted note 8 (17 messages)"
+    assert len(result.messages) == 18 and result.turns == 1
+    # Each run's input is a checkpoint of references, not the conversation.
+    assert len(inputs) == 5 and max(inputs) < 2_000
 
 
 async def test_run_agent_inside_a_user_workflow(temporal_env):
