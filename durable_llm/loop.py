@@ -268,7 +268,8 @@ async def run_agent(
 
     `checkpoint` (from `checkpoint_conversation`, carried through your workflow's continue-as-new)
     holds the conversation before `messages`; its messages are read back from the blob store.
-    The result's `usage` and `turns` are this call's.
+    The result's `usage` and `turns` are this call's (a checkpoint from `checkpoint_conversation`
+    carries none).
     The worker needs `DurableLLMPlugin`. A tool needing approval waits for the workflow's
     `approve_tool_call(call_id, approved, reason)` update, which this registers unless the workflow
     defines its own.
@@ -290,9 +291,15 @@ async def checkpoint_conversation(
 
     Carry the `Checkpoint` (a few references, whatever the conversation's length) to the next run
     and give it to `run_agent(..., checkpoint=...)` there. `previous`, the checkpoint this run
-    started from (its messages begin `messages`), spares storing again what it holds. Raises
-    `ActivityError` if it could not be stored.
+    started from, spares storing again what it holds: `messages` must begin with its messages, as
+    `run_agent(..., checkpoint=previous).messages` do. Raises `ValueError` when they cannot (fewer
+    messages than it holds) and `ActivityError` if the conversation could not be stored.
     """
+    if previous is not None and len(messages) < previous.transcript.count:
+        raise ValueError(
+            f"the previous checkpoint holds {previous.transcript.count} messages but only {len(messages)} were "
+            "given: pass the whole conversation (run_agent(...).messages), which begins with them"
+        )
     session = AgentSession(agent, messages, stored=previous.transcript if previous else None)
     session.run_number = previous.run if previous else 1
     try:

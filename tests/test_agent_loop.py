@@ -25,6 +25,7 @@ from durable_llm import (
     checkpoint_conversation,
     run_agent,
 )
+from durable_llm.agent import TranscriptSnapshot
 from durable_llm.conversation import FrozenModel, Message, ModelRequest, ToolResultPart
 from durable_llm.testing import ScriptedModel, call_tools
 
@@ -281,6 +282,12 @@ async def test_run_agent_carries_a_conversation_through_the_user_workflows_conti
     assert len(result.messages) == 18 and result.turns == 1
     # Each run's input is a checkpoint of references, not the conversation.
     assert len(inputs) == 5 and max(inputs) < 2_000
+
+
+async def test_a_checkpoint_of_fewer_messages_than_the_previous_one_is_refused_with_how_to_fix_it():
+    previous = Checkpoint(transcript=TranscriptSnapshot(count=4, payload=""), run=2)
+    with pytest.raises(ValueError, match=r"holds 4 messages but only 1 were given.*run_agent\(...\).messages"):
+        await checkpoint_conversation(Agent(model="test:notes"), [Message(role="user")], previous=previous)
 
 
 async def test_run_agent_inside_a_user_workflow(temporal_env):

@@ -160,6 +160,24 @@ def test_defaults_with_a_value_are_written_so_a_history_keeps_what_a_run_used():
     assert "instructions" not in written and "temperature" not in written  # empty: nothing to keep
 
 
+def test_a_model_of_yours_may_name_a_type_defined_further_down_its_module(tmp_path, monkeypatch):
+    (tmp_path / "my_models.py").write_text(
+        "from __future__ import annotations\n"
+        "from durable_llm.conversation import FrozenModel\n"
+        "class Order(FrozenModel):\n"
+        "    note: Note | None = None\n"
+        "    lines: tuple[Note, ...] = ()\n"
+        "    priority: int = 3\n"
+        "class Note(FrozenModel):\n"
+        "    text: str | None = None\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from my_models import Note, Order  # type: ignore[import-not-found]
+
+    assert json.loads(Order().model_dump_json()) == {"priority": 3}
+    assert json.loads(Order(note=Note(text="hi")).model_dump_json()) == {"note": {"text": "hi"}, "priority": 3}
+
+
 def test_models_round_trip_through_the_temporal_pydantic_converter():
     converter = pydantic_data_converter.payload_converter
     for value in (*rich_history(), ModelRequest(model="m", messages=rich_history())):

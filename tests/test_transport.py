@@ -23,6 +23,7 @@ from durable_llm.providers import (
     Timeout,
     get_adapter,
 )
+from durable_llm.providers.errors import MAX_RETRY_AFTER
 from durable_llm.testing import FakeVendorServer, call_tools, reply
 from durable_llm.transport import ENVIRONMENT, call_vendor
 
@@ -165,15 +166,15 @@ async def test_rate_limit_raises_rate_limited_after_one_request(provider: str, s
 async def test_after_a_429_every_call_to_that_vendor_waits_out_its_retry_after(provider: str, serve) -> None:
     server = serve(reply("after the wait"))
     server.fail(429, headers={"Retry-After": "1"})
+    started = time.monotonic()
     with pytest.raises(RateLimited):
         await call_vendor(weather_request(provider), provider=provider)
-    refused = time.monotonic()
 
     # Another conversation's call: it is not sent until the vendor's delay is over.
     result = await call_vendor(weather_request(provider), provider=provider)
 
     assert result.message.text == "after the wait"
-    assert time.monotonic() - refused >= 0.95
+    assert time.monotonic() - started >= 0.99  # the delay counts from the 429, which came after `started`
     assert server.calls == 2
 
 
@@ -198,6 +199,14 @@ async def test_a_long_retry_after_fails_later_calls_at_once_without_sending_them
     other = serve(reply("from the other account"))
     assert (await call_vendor(weather_request(provider), provider=provider)).message.text == "from the other account"
     assert other.calls == 1
+
+
+def test_a_retry_delay_that_is_not_a_sane_number_is_capped_or_ignored() -> None:
+    def delay(value: float) -> float | None:
+        return RateLimited("slow down", provider="openai", retry_after=value).retry_after
+
+    assert (delay(2.5), delay(-3), delay(1e12)) == (2.5, 0.0, MAX_RETRY_AFTER)
+    assert delay(float("inf")) is None and delay(float("nan")) is None
 
 
 async def test_bad_api_key_raises_authentication_failed(provider: str, serve) -> None:

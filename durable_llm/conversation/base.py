@@ -27,8 +27,8 @@ class FrozenModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        super().__pydantic_init_subclass__(**kwargs)
+    def __pydantic_on_complete__(cls) -> None:
+        # Once every field is resolved (a forward reference may be defined later in its module).
         omitted = False
         for field in cls.model_fields.values():
             if field.is_required() or field.exclude_if is not None or field.default_factory_takes_validated_data:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Mapping
 from typing import Literal
@@ -22,6 +23,9 @@ ErrorKind = Literal[
 ]
 
 RETRYABLE_KINDS: frozenset[str] = frozenset({"rate_limited", "overloaded", "server_error", "timeout"})
+
+MAX_RETRY_AFTER = 3600.0
+"""The longest retry delay taken from a vendor (seconds); a longer or malformed one is capped or ignored."""
 
 
 class ProviderError(Exception):
@@ -43,6 +47,10 @@ class ProviderError(Exception):
         self.message = message
         self.provider = provider
         self.status = status
+        if retry_after is not None and math.isfinite(retry_after):
+            retry_after = min(max(retry_after, 0.0), MAX_RETRY_AFTER)
+        else:
+            retry_after = None
         self.retry_after = retry_after
         self.vendor_type = vendor_type
         self.body = body
