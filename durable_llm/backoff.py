@@ -12,6 +12,7 @@ would refuse.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Hashable
 
@@ -51,7 +52,8 @@ class Backoff:
                 retry_after=remaining,
             )
         if remaining > 0:
-            await asyncio.sleep(remaining)
+            # Spread the calls that waited over a moment, instead of all at the same instant.
+            await asyncio.sleep(remaining + random.uniform(0, min(remaining / 10, 1.0)))
 
 
 VENDOR_BACKOFF = Backoff()

@@ -67,14 +67,20 @@ class DurableLLMPlugin(SimplePlugin):
         )
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
-        """Add durable_llm's workflow and activities; refuse an activity of yours named like a tool."""
+        """Add durable_llm's workflow and activities; refuse activities of yours that would take the tools' calls."""
         config = super().configure_worker(config)
-        tools = self.agent_activities.tool_names
-        definitions = (activity._Definition.from_callable(fn) for fn in config.get("activities") or ())
-        if clashes := sorted({d.name for d in definitions if d is not None and d.name in tools}):
+        ours = set(self.agent_activities.definitions())
+        theirs = [activity._Definition.from_callable(fn) for fn in config.get("activities") or () if fn not in ours]
+        names = {d.name for d in theirs if d is not None}
+        if clashes := sorted(name for name in names if name in self.agent_activities.tool_names):
             raise ValueError(
                 f"the worker has activities named like tools ({', '.join(clashes)}): Temporal would run "
                 "the activity when the model calls the tool; rename the tool (tool_spec(fn, name=...)) or the activity"
+            )
+        if None in names:
+            raise ValueError(
+                "the worker has a dynamic activity of yours, and durable_llm runs tools through its own (a worker "
+                "takes one): run yours on a worker of another task queue"
             )
         return config
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 import pytest
 from agent_kit import add, agent_worker, get_weather, nap, new_id, wait_for_state
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import RawValue
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
@@ -114,6 +116,13 @@ async def test_a_worker_with_an_activity_named_like_a_tool_fails_at_start_up(tem
     client = Client(temporal_env.client.service_client, namespace=temporal_env.client.namespace, plugins=[plugin])
     with pytest.raises(ValueError, match=r"activities named like tools \(get_weather\).*rename"):
         Worker(client, task_queue=new_id(), activities=[legacy_weather])
+
+    @activity.defn(dynamic=True)
+    async def anything(args: Sequence[RawValue]) -> str:
+        return "from your dynamic activity"
+
+    with pytest.raises(ValueError, match=r"dynamic activity of yours.*another task queue"):
+        Worker(client, task_queue=new_id(), activities=[anything])
 
 
 def explode(reason: str) -> str:
