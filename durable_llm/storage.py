@@ -128,17 +128,20 @@ class LocalBlobDriver(StorageDriver):
         return digest
 
     def _read(self, digest: str) -> bytes:
-        path = self.path_for(digest)
-        if not path.exists() and self._legacy is not None:
-            legacy = self._legacy / path.relative_to(self.directory)
-            path = legacy if legacy.exists() else path
-        try:
-            blob = path.read_bytes()
-        except FileNotFoundError:
+        paths = [self.path_for(digest)]
+        if self._legacy is not None:
+            paths.append(self._legacy / paths[0].relative_to(self.directory))
+        for path in paths:
+            try:
+                blob = path.read_bytes()
+                break
+            except FileNotFoundError:
+                continue
+        else:
             raise BlobNotFound(
                 f"blob sha256:{digest} is not in {self.directory}. Every client and worker must share "
                 "one blob store: on several machines use s3_driver(...) instead of a local directory."
-            ) from None
+            )
         if hashlib.sha256(blob).hexdigest() != digest:
             raise ValueError(f"blob {path} is corrupt: its content no longer matches its SHA-256 name")
         return blob
@@ -153,14 +156,18 @@ def default_blob_directory() -> Path:
     """
     if configured := os.environ.get(BLOB_DIRECTORY_VARIABLE):
         return Path(configured).expanduser().resolve()
-    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data).expanduser().resolve() / "durable_llm" / "blobs"
+    return _blobs_in("XDG_DATA_HOME", Path(".local") / "share")
 
 
 def _legacy_blob_directory() -> Path:
     """Where durable_llm 0.1 put blobs by default: `durable_llm/blobs` in the user's cache directory."""
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache).expanduser().resolve() / "durable_llm" / "blobs"
+    return _blobs_in("XDG_CACHE_HOME", Path(".cache"))
+
+
+def _blobs_in(variable: str, under_home: Path) -> Path:
+    """`durable_llm/blobs` in the XDG directory `variable` names, else in `~/under_home`."""
+    base = os.environ.get(variable) or Path.home() / under_home
+    return Path(base).expanduser().resolve() / "durable_llm" / "blobs"
 
 
 @asynccontextmanager
