@@ -14,6 +14,7 @@ The model comes from the configuration (see `durable_llm.config`): `--model`, th
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
 import os
@@ -633,3 +634,25 @@ def _settle(future: asyncio.Future[str], value: str | None, error: BaseException
         future.set_exception(error)
     else:
         future.set_result(value or "")
+
+
+def main() -> None:
+    """The `durable-llm` executable: run the command, then leave without tearing the interpreter down.
+
+    Temporal's Rust core keeps threads of its own that can still call into Python while the
+    interpreter finalises, which crashes (SIGSEGV) or hangs a process that had finished cleanly.
+    By then the command has stopped its worker and server; exit hooks run, output is flushed.
+    """
+    try:
+        app()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if not isinstance(code, int):
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)

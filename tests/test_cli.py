@@ -161,6 +161,16 @@ def process_env(**extra: str) -> dict[str, str]:
     return {**os.environ, **extra}
 
 
+def test_the_executable_exits_with_the_commands_code_and_flushes_its_output():
+    # `durable-llm` leaves through os._exit (no interpreter teardown racing Temporal's threads).
+    done = subprocess.run(
+        [str(DURABLE_LLM), "run", "hi", "-m", "bogus:x"], capture_output=True, text=True, env=process_env(), timeout=60
+    )
+
+    assert done.returncode == 2
+    assert "unknown provider 'bogus'" in done.stdout
+
+
 # -- demo ----------------------------------------------------------------------------------------
 
 
