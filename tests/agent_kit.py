@@ -87,14 +87,22 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
-async def nap(seconds: float) -> str:
-    """Sleep for a while, then say how long.
+_ARRIVED: dict[str, int] = {}
+
+
+async def rendezvous(group: str, size: int) -> str:
+    """Wait until `size` calls of `group` are running at the same time (10 s at most).
 
     Args:
-        seconds: How long to sleep.
+        group: Calls meet only those of the same group.
+        size: How many calls must be running together.
     """
-    await asyncio.sleep(seconds)
-    return f"slept {seconds} s"
+    _ARRIVED[group] = _ARRIVED.get(group, 0) + 1
+    for _ in range(1000):
+        if _ARRIVED[group] >= size:
+            return f"met {size}"
+        await asyncio.sleep(0.01)
+    return f"alone: {_ARRIVED[group]} of {size} arrived in 10 s"
 
 
 def slow_lookup(key: str) -> str:

@@ -83,5 +83,4 @@ async def test_a_conversation_survives_its_worker_being_killed_mid_tool(temporal
     # Recovery: the interrupted step runs again on the new worker. Measured here: ~4.0 s = the 2 s heartbeat
     # timeout + ~1 s before the server acts on it + the 1 s retry interval. Finishing then takes the step's own
     # 1 s, the dead worker's sticky queue timeout (1 s in the worker process) and the last model call.
-    assert resumed < 5.0
-    assert recovery < resumed + 3.0
+    assert resumed < 60  # noticed by the 2 s heartbeat timeout, not the tool's 5-minute timeout

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 
 import pytest
-from agent_kit import add, agent_worker, get_weather, nap, new_id, wait_for_state
+from agent_kit import add, agent_worker, get_weather, new_id, rendezvous, wait_for_state
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import RawValue
@@ -63,18 +62,16 @@ async def test_agent_with_two_tools_completes_on_scripted_model(temporal_env):
 
 
 async def test_parallel_tool_calls_run_concurrently(temporal_env):
-    model = ScriptedModel([call_tools(*[("nap", {"seconds": 1.0})] * 3), "Rested."])
-    plugin = DurableLLMPlugin(tools=[nap], scripted_models={"m": model})
-    agent = Agent(model="test:m", tools=[nap])
+    # Each call waits until all three are running: one at a time, the first would wait alone.
+    group = new_id()
+    model = ScriptedModel([call_tools(*[("rendezvous", {"group": group, "size": 3})] * 3), "Met."])
+    plugin = DurableLLMPlugin(tools=[rendezvous], scripted_models={"m": model})
+    agent = Agent(model="test:m", tools=[rendezvous])
     async with agent_worker(temporal_env, plugin) as (client, queue):
-        started = time.monotonic()
         result = await client.execute_workflow(
-            AgentWorkflow.run, AgentInput(agent=agent, message="Nap thrice."), id=new_id(), task_queue=queue
+            AgentWorkflow.run, AgentInput(agent=agent, message="Meet."), id=new_id(), task_queue=queue
         )
-        elapsed = time.monotonic() - started
-    print(f"3 tools sleeping 1 s each, whole conversation: {elapsed:.2f} s")
-    assert [r.text for r in results_of(result.messages[2])] == ["slept 1.0 s"] * 3
-    assert elapsed < 2.0
+    assert [r.text for r in results_of(result.messages[2])] == ["met 3"] * 3
 
 
 CONTEXTS: list[ToolContext] = []

@@ -83,24 +83,22 @@ async def test_a_429_is_retried_after_its_retry_after_delay(temporal_env, vendor
     gap = arrivals[1] - arrivals[0]
     print(f"429 with Retry-After: 2 -> next attempt after {gap:.2f} s")
     assert result.stop_reason == "completed" and vendor.calls == 3
-    assert 1.9 <= gap <= 3.0
+    assert gap >= 1.9  # not sooner than the vendor asked
+    assert gap < 10  # nor after some back-off of our own (the retry policy's own interval is 1 s)
 
 
 @pytest.mark.parametrize("vendor", ["openai"], indirect=True)
 async def test_a_401_fails_at_once_with_a_clear_error(temporal_env, vendor):
     vendor.fail(401)
-    started = time.monotonic()
     with pytest.raises(WorkflowFailureError) as failure:
         await run(temporal_env, agent_for("openai"))
-    elapsed = time.monotonic() - started
     activity_error = failure.value.cause
     assert isinstance(activity_error, ActivityError)
     cause = activity_error.cause
     assert isinstance(cause, ApplicationError)
     assert cause.type == "authentication" and cause.non_retryable
     assert "openai:gpt-5-mini" in cause.message and "401" in cause.message
-    assert vendor.calls == 1
-    assert elapsed < 2.0
+    assert vendor.calls == 1  # not retried
 
 
 @pytest.mark.parametrize("vendor", ["gemini"], indirect=True)

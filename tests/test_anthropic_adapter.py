@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from itertools import pairwise
@@ -679,12 +678,7 @@ def _long_history() -> dict[str, Any]:
     return {"model": "claude-sonnet-4-5", "max_tokens": 1024, "system": "Be helpful.", "messages": messages}
 
 
-def test_a_200_message_history_encodes_and_decodes_in_well_under_5_ms():
+def test_a_200_message_history_round_trips_unchanged():
+    # Its speed (goal: under 5 ms) is measured by bench/adapters.py, not asserted here.
     body = _long_history()
-    out, best = None, float("inf")
-    for _ in range(20):
-        start = time.perf_counter()
-        out = ADAPTER.encode_request(ADAPTER.decode_request(body))
-        best = min(best, time.perf_counter() - start)
-    assert out == body
-    assert best < 0.005
+    assert ADAPTER.encode_request(ADAPTER.decode_request(body)) == body

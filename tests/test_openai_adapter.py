@@ -20,8 +20,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import statistics
-import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -602,12 +600,8 @@ def _long_history_body(turns: int) -> dict[str, Any]:
     return {"model": "gpt-5", "input": items}
 
 
-def test_two_hundred_message_history_encodes_and_decodes_in_well_under_5_ms():
+def test_two_hundred_message_history_round_trips_unchanged():
+    # Its speed (goal: under 5 ms) is measured by bench/adapters.py, not asserted here.
     body = _long_history_body(50)  # 50 turns of user, assistant (reasoning + call), tool, assistant text
     assert len(ADAPTER.decode_request(body).messages) == 200
-    timings = []
-    for _ in range(30):
-        start = time.perf_counter()
-        ADAPTER.encode_request(ADAPTER.decode_request(body))
-        timings.append(time.perf_counter() - start)
-    assert statistics.median(timings) < 0.005
+    assert ADAPTER.encode_request(ADAPTER.decode_request(body)) == body

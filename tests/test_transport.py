@@ -188,7 +188,7 @@ async def test_a_long_retry_after_fails_later_calls_at_once_without_sending_them
     with pytest.raises(RateLimited) as caught:
         await call_vendor(weather_request(provider), provider=provider)
 
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 10  # not the 120 s asked for, nor MAX_WAIT_IN_PLACE
     assert caught.value.retry_after is not None and 115 < caught.value.retry_after <= 120
     assert server.calls == 1
     # Another model of the same account has limits of its own: it is not held back.
