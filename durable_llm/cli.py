@@ -95,7 +95,7 @@ def demo(
     Without an API key for the configured vendor, a local fake of that vendor answers (through
     the vendor's real SDK and wire format) and the weather data comes from a local NWS sample.
     """
-    _run(lambda: _demo(load_settings(model=model), conversation, think))
+    _run(lambda: _demo(load_settings(model=model, from_command_line=True), conversation, think))
 
 
 @app.command()
@@ -106,7 +106,7 @@ def run(
     worker: WorkerOption = True,
 ) -> None:
     """Ask the configured agent one question; print its answer, the tool calls and the usage."""
-    _run(lambda: _one_shot(load_settings(model=model), prompt, tools or [], worker))
+    _run(lambda: _one_shot(load_settings(model=model, from_command_line=True), prompt, tools or [], worker))
 
 
 @app.command()
@@ -119,7 +119,7 @@ def chat(
     worker: WorkerOption = True,
 ) -> None:
     """Talk with the configured agent, turn after turn; /end ends the conversation, Ctrl-D leaves it open."""
-    _run(lambda: _chat(load_settings(model=model), conversation, tools or [], worker))
+    _run(lambda: _chat(load_settings(model=model, from_command_line=True), conversation, tools or [], worker))
 
 
 @app.command()
@@ -148,7 +148,7 @@ def worker_command(
     task_queue: Annotated[str | None, typer.Option(help="Task queue to poll (default: the configured one).")] = None,
 ) -> None:
     """Run a worker for the configured agents and tools until Ctrl-C."""
-    _run(lambda: _worker(load_settings(task_queue=task_queue), tools or []))
+    _run(lambda: _worker(load_settings(task_queue=task_queue, from_command_line=True), tools or []))
 
 
 @app.command()

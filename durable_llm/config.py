@@ -196,18 +196,19 @@ class Settings(BaseSettings):
         return agent.model_copy(update={"tool_options": {**approval, **agent.tool_options}})
 
 
-def load_settings(**overrides: Any) -> Settings:
+def load_settings(*, from_command_line: bool = False, **overrides: Any) -> Settings:
     """The settings, from `overrides` (code), the environment, durable_llm.toml and pyproject.toml.
 
     Raises `ConfigError` for an unknown provider, a malformed model string, a malformed TOML
-    file, an unknown key in a settings file, or a value of the wrong type.
+    file, an unknown key in a settings file, or a value of the wrong type. With
+    `from_command_line`, errors name the overrides as command-line options (`--model`).
     """
     overrides = {key: value for key, value in overrides.items() if value is not None}
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        raise _config_error(exc, overrides) from None
-    settings._origins = _origins(overrides)
+        raise _config_error(exc, overrides, from_command_line) from None
+    settings._origins = _origins(overrides, from_command_line)
     return settings
 
 
@@ -247,7 +248,7 @@ def _pyproject_source(settings_cls: type[BaseSettings]) -> PydanticBaseSettingsS
     return PyprojectTomlConfigSettingsSource(settings_cls, Path("pyproject.toml"))
 
 
-def _origins(overrides: dict[str, Any]) -> dict[str, str]:
+def _origins(overrides: dict[str, Any], from_command_line: bool = False) -> dict[str, str]:
     """Where each explicitly set setting came from, highest precedence first."""
     origins: dict[str, str] = {}
     env = EnvSettingsSource(Settings)()
@@ -257,7 +258,7 @@ def _origins(overrides: dict[str, Any]) -> dict[str, str]:
     )
     for name in Settings.model_fields:
         if name in overrides:
-            origins[name] = f"code: {name}=..."
+            origins[name] = f"option --{name.replace('_', '-')}" if from_command_line else f"code: {name}=..."
         elif name in env:
             origins[name] = f"environment variable {ENV_PREFIX}{name.upper()}"
         elif found := next((where for values, where in files if name in values), None):
@@ -268,16 +269,18 @@ def _origins(overrides: dict[str, Any]) -> dict[str, str]:
     return origins
 
 
-def _config_error(exc: ValidationError, overrides: dict[str, Any]) -> ConfigError:
+def _config_error(exc: ValidationError, overrides: dict[str, Any], from_command_line: bool) -> ConfigError:
     """The first validation error as a `ConfigError` saying where the bad value was set."""
     error = exc.errors()[0]
     setting = str(error["loc"][0]) if error["loc"] else "settings"
-    source = _origins(overrides).get(setting, "default")
+    source = _origins(overrides, from_command_line).get(setting, "default")
     if error["type"] == "extra_forbidden":
         known = ", ".join(Settings.model_fields)
         return ConfigError(setting, source, "unknown setting", f"remove it or use one of: {known}")
     problem = str(error["msg"]).removeprefix("Value error, ")
-    if setting == "model":
+    if setting == "model" and source == "option --model":
+        fix = "pass it as 'provider:model', e.g. --model gemini:gemini-2.5-flash"
+    elif setting == "model":
         fix = (
             f"set it as 'provider:model', e.g. {ENV_PREFIX}MODEL=gemini:gemini-2.5-flash, "
             f'or model = "openai:gpt-5-mini" in {TOML_FILE}'

@@ -168,7 +168,8 @@ def test_the_executable_exits_with_the_commands_code_and_flushes_its_output():
     )
 
     assert done.returncode == 2
-    assert "unknown provider 'bogus'" in done.stdout
+    assert "model (from option --model): unknown provider 'bogus'" in done.stdout
+    assert "e.g. --model gemini:gemini-2.5-flash" in done.stdout
 
 
 # -- demo ----------------------------------------------------------------------------------------
