@@ -18,6 +18,7 @@ from durable_llm.conversation import (
     Usage,
 )
 from durable_llm.providers import ProviderError, get_adapter
+from durable_llm.streaming import TextDelta
 from durable_llm.tools import (
     MissingDocstringWarning,
     ToolArgumentError,
@@ -66,6 +67,7 @@ __all__ = [
     "ReasoningPart",
     "RefusalPart",
     "Settings",
+    "TextDelta",
     "TextPart",
     "ToolArgumentError",
     "ToolCallPart",

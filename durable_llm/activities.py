@@ -43,6 +43,7 @@ from durable_llm.conversation import (
 )
 from durable_llm.providers.errors import ProviderError
 from durable_llm.storage import AesGcmCodec
+from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import ToolArgumentError, ToolContext
 
 if TYPE_CHECKING:
@@ -132,9 +133,11 @@ class AgentActivities:
         scripted_models: Mapping[str, ScriptedModel],
         *,
         max_cached_conversations: int = 256,
+        on_text: TextListener | None = None,
     ) -> None:
         self._tools = dict(tools)
         self._scripted = dict(scripted_models)
+        self._on_text = on_text
         # The agent is None until a query names it (a transcript loaded from a snapshot comes without).
         self._cache: OrderedDict[str, tuple[Agent | None, tuple[Message, ...]]] = OrderedDict()
         self._max_cached = max_cached_conversations
@@ -162,7 +165,24 @@ class AgentActivities:
         async with _heartbeating():
             if agent.provider == "test":
                 return await self._scripted_reply(agent.model_name, request)
-            return await _vendor_reply(agent, request)
+            return await _vendor_reply(agent, request, self._text_listener(agent))
+
+    def _text_listener(self, agent: Agent) -> Callable[[str], None] | None:
+        """What hands this call's answer text to `on_text` (None: no listener, no streaming)."""
+        if (listener := self._on_text) is None:
+            return None
+        info = activity.info()
+
+        def deliver(text: str) -> None:
+            delta = TextDelta(
+                info.workflow_id or "", info.workflow_run_id or "", info.activity_id, info.attempt, agent.name, text
+            )
+            try:
+                listener(delta)
+            except Exception:  # someone watching cannot be a reason to fail the conversation
+                activity.logger.exception("the on_text listener failed; the model call goes on")
+
+        return deliver
 
     @activity.defn(name=SAVE_TRANSCRIPT_ACTIVITY)
     async def save_transcript(self, turn: ModelTurn, previous: TranscriptSnapshot | None = None) -> TranscriptSnapshot:
@@ -357,12 +377,12 @@ def _cache_key(workflow_id: str, run_id: str, query: str) -> str:
     return f"{workflow_id}/{run_id}/{query}"
 
 
-async def _vendor_reply(agent: Agent, request: ModelRequest) -> ModelResponse:
+async def _vendor_reply(agent: Agent, request: ModelRequest, on_text: Callable[[str], None] | None) -> ModelResponse:
     """The vendor's answer, its errors turned into failures Temporal retries (or not) as they deserve."""
     from durable_llm.transport import call_vendor
 
     try:
-        return await call_vendor(request, provider=agent.provider)
+        return await call_vendor(request, provider=agent.provider, on_text=on_text)
     except ProviderError as err:
         raise ApplicationError(
             f"{agent.model}: {err}",

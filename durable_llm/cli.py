@@ -23,8 +23,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -42,6 +42,7 @@ from durable_llm.conversation import (
     ToolResultPart,
     Usage,
 )
+from durable_llm.streaming import TextDelta
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
@@ -378,12 +379,12 @@ async def _server(settings: Settings) -> None:
 
 
 def _plugin(settings: Settings, tools: Sequence[Callable[..., Any]]) -> DurableLLMPlugin:
-    """The plugin with `tools` and the configured blob store."""
+    """The plugin with `tools` and the configured blob store; a worker of ours previews answers as they stream."""
     from durable_llm.plugin import DurableLLMPlugin
     from durable_llm.storage import LocalBlobDriver, external_storage
 
     storage = external_storage(LocalBlobDriver(settings.blob_dir), settings.blob_threshold)
-    return DurableLLMPlugin(tools=tools, storage=storage)
+    return DurableLLMPlugin(tools=tools, storage=storage, on_text=_LIVE.receive)
 
 
 @asynccontextmanager
@@ -449,11 +450,14 @@ async def _follow(handle: WorkflowHandle[Any, Any], offset: int, until: Awaitabl
     """
     done = asyncio.ensure_future(until)
     asked: set[str] = set()
-    with console.status("thinking…") as spinner:
+    with console.status("thinking…") as spinner, _LIVE.watching(handle.id):
         while not done.done():
             offset = await _print_new(handle, offset)
             status = await _status(handle)
-            spinner.update(_STATES.get(status.state, status.state))
+            if status.state != "thinking":
+                _LIVE.forget()
+            preview = _LIVE.preview(max(20, console.width - 12))
+            spinner.update(f"agent: {escape(preview)}" if preview else _STATES.get(status.state, status.state))
             for pending in status.pending_approvals:
                 if pending.call_id in asked:
                     continue
@@ -519,6 +523,46 @@ async def _status(handle: WorkflowHandle[Any, Any]) -> AgentStatus:
 
 
 # -- printing ------------------------------------------------------------------------------------
+
+
+class _LiveAnswer:
+    """The answer a worker in this process is receiving, previewed in the status line as it comes."""
+
+    def __init__(self) -> None:
+        self._workflow: str | None = None
+        self._call: tuple[str, int] | None = None
+        self._text = ""
+
+    def receive(self, delta: TextDelta) -> None:
+        """The plugin's `on_text` (it must not wait: it only keeps the text)."""
+        if delta.workflow_id != self._workflow:
+            return
+        if (delta.call, delta.attempt) != self._call:  # another call, or a retry starting over
+            self._call, self._text = (delta.call, delta.attempt), ""
+        self._text += delta.text
+
+    @contextmanager
+    def watching(self, workflow_id: str) -> Iterator[None]:
+        """Keep the answers of `workflow_id` (only) while the block runs."""
+        self._workflow = workflow_id
+        try:
+            yield
+        finally:
+            self._workflow, self._call, self._text = None, None, ""
+
+    def preview(self, width: int) -> str | None:
+        """The end of the answer being written, on one line of at most `width` characters."""
+        flat = " ".join(self._text.split())
+        if not flat:
+            return None
+        return flat if len(flat) <= width else "…" + flat[-(width - 1) :]
+
+    def forget(self) -> None:
+        """The answer is complete (it is printed whole with its message)."""
+        self._call, self._text = None, ""
+
+
+_LIVE = _LiveAnswer()
 
 
 def _print_message(message: Message) -> None:

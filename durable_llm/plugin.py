@@ -17,6 +17,7 @@ from durable_llm.activities import AgentActivities
 from durable_llm.conversation import ToolSpec
 from durable_llm.payload_guard import PayloadGuard
 from durable_llm.storage import LocalBlobDriver, external_storage, with_external_storage
+from durable_llm.streaming import TextListener
 from durable_llm.tools import tool_spec
 from durable_llm.workflow import AgentWorkflow
 
@@ -45,6 +46,9 @@ class DurableLLMPlugin(SimplePlugin):
     False for none (every payload then stays in the history, under Temporal's 2 MiB limit). It
     replaces any external storage already on the client's converter; every client and worker of a
     conversation needs the same.
+
+    `on_text`, if given, makes this worker's model calls stream: it gets each piece of answer text
+    as a `TextDelta` while the call runs (for a chat UI); the conversation records answers whole.
     """
 
     def __init__(
@@ -53,8 +57,9 @@ class DurableLLMPlugin(SimplePlugin):
         *,
         scripted_models: Mapping[str, ScriptedModel] | None = None,
         storage: StorageDriver | ExternalStorage | Literal[False] | None = None,
+        on_text: TextListener | None = None,
     ) -> None:
-        self.agent_activities = AgentActivities(_registry(tools), scripted_models or {})
+        self.agent_activities = AgentActivities(_registry(tools), scripted_models or {}, on_text=on_text)
         self.storage = _external_storage(storage)
         """The external storage set on the converter and given to the payload guard (None: storage=False)."""
         super().__init__(

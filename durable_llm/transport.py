@@ -6,6 +6,9 @@ go to the adapter's `decode_response`. SDK retries are off, so the caller (the T
 activity's retry policy) is the only retry layer, and every failure arrives as a classified
 `ProviderError`.
 
+Given an `on_text` listener, the call streams instead (each vendor's server-sent events): the
+listener gets the answer text as it arrives, and the events fold into the same `ModelResponse`.
+
 Credentials and base URLs come only from the worker's environment, through each SDK's
 standard variables: `OPENAI_API_KEY` / `OPENAI_BASE_URL`, `ANTHROPIC_API_KEY` (or
 `ANTHROPIC_AUTH_TOKEN`) / `ANTHROPIC_BASE_URL`, `GEMINI_API_KEY` or `GOOGLE_API_KEY` /
@@ -18,13 +21,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from durable_llm.backoff import VENDOR_BACKOFF
 from durable_llm.conversation import ModelRequest, ModelResponse
+from durable_llm.providers._wire import sse_events
 from durable_llm.providers.base import Adapter, get_adapter
 from durable_llm.providers.errors import AuthenticationFailed, ProviderError, ServerError, Timeout
 
@@ -42,8 +47,17 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
 """The environment variables each vendor's SDK client is configured from; a change makes a new client."""
 
 
-async def call_vendor(request: ModelRequest, *, provider: str, timeout: float = DEFAULT_TIMEOUT) -> ModelResponse:
+async def call_vendor(
+    request: ModelRequest,
+    *,
+    provider: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    on_text: Callable[[str], None] | None = None,
+) -> ModelResponse:
     """Send `request` to `provider` ("openai", "anthropic" or "gemini") and decode its answer.
+
+    With `on_text`, the answer streams in and `on_text` gets each piece of its text on arrival;
+    the response returned is the one a call without it would give.
 
     Waits first while the vendor has asked this account to wait for this model
     (`durable_llm.backoff`). Raises a `ProviderError` subclass for every failure: the vendor's
@@ -58,6 +72,8 @@ async def call_vendor(request: ModelRequest, *, provider: str, timeout: float = 
     account = (*_account(provider), request.model or "")
     await VENDOR_BACKOFF.wait(account, provider)
     try:
+        if on_text is not None:
+            return await _streamed(adapter, _STREAMERS[provider](request, body, timeout), timeout, on_text)
         raw = await send(request, body, timeout)
     except ProviderError as error:
         VENDOR_BACKOFF.note(account, error)
@@ -70,6 +86,44 @@ async def call_vendor(request: ModelRequest, *, provider: str, timeout: float = 
     return _decode(adapter, raw)
 
 
+# An SSE event ends with an empty line; a line ends with CRLF, LF or CR.
+_EVENT_END = re.compile(r"(?:\r\n|\r|\n){2}")
+
+
+async def _streamed(
+    adapter: Adapter, pieces: AsyncIterator[str], timeout: float, on_text: Callable[[str], None]
+) -> ModelResponse:
+    """Read a streamed answer within `timeout` seconds, handing its text to `on_text` event by event."""
+    received: list[str] = []
+    pending = ""
+    try:
+        async with asyncio.timeout(timeout):
+            async for piece in pieces:
+                received.append(piece)
+                pending += piece
+                if (end := _last_event_end(pending)) is None:
+                    continue
+                complete, pending = pending[:end], pending[end:]
+                for event in sse_events(complete):
+                    if text := adapter.stream_text(event):
+                        on_text(text)
+        return adapter.decode_stream("".join(received))
+    except TimeoutError:
+        raise Timeout(f"the streamed answer took longer than {timeout:.0f} s", provider=adapter.name) from None
+    except ValueError as exc:  # MalformedBody, or a pydantic ValidationError
+        raise ServerError(
+            f"the streamed answer does not have the shape of a {adapter.name} stream: {exc}",
+            provider=adapter.name,
+            status=200,
+            body="".join(received)[:2000],
+        ) from exc
+
+
+def _last_event_end(text: str) -> int | None:
+    ends = [match.end() for match in _EVENT_END.finditer(text)]
+    return ends[-1] if ends else None
+
+
 async def _send_openai(request: ModelRequest, body: dict[str, Any], timeout: float) -> bytes:
     import httpx2
 
@@ -80,18 +134,60 @@ async def _send_openai(request: ModelRequest, body: dict[str, Any], timeout: flo
     return response.content
 
 
+async def _stream_openai(request: ModelRequest, body: dict[str, Any], timeout: float) -> AsyncIterator[str]:
+    import httpx2
+
+    client = _client("openai", _new_openai_client)
+    response = await client.post(
+        "/responses",
+        body={**body, "stream": True},
+        cast_to=httpx2.Response,
+        options={"timeout": _httpx_timeout(timeout)},
+        stream=True,
+    )
+    async for text in _text_of(response):
+        yield text
+
+
 async def _send_anthropic(request: ModelRequest, body: dict[str, Any], timeout: float) -> bytes:
     import httpx2
 
+    body, options = _anthropic_post(body, timeout)
     client = _client("anthropic", _new_anthropic_client)
+    response = await client.post("/v1/messages", body=body, cast_to=httpx2.Response, options=options)
+    return response.content
+
+
+async def _stream_anthropic(request: ModelRequest, body: dict[str, Any], timeout: float) -> AsyncIterator[str]:
+    import httpx2
+
+    body, options = _anthropic_post(body, timeout)
+    client = _client("anthropic", _new_anthropic_client)
+    response = await client.post(
+        "/v1/messages", body={**body, "stream": True}, cast_to=httpx2.Response, options=options, stream=True
+    )
+    async for text in _text_of(response):
+        yield text
+
+
+def _anthropic_post(body: dict[str, Any], timeout: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The body and request options to post: `betas` travels as a header."""
     options: dict[str, Any] = {"timeout": _httpx_timeout(timeout)}
     # `provider_options["anthropic"]["betas"]` is, as in the SDK's `beta.messages.create(betas=...)`,
     # a header and not a body key: the beta client sends the same path with `anthropic-beta`.
     body = dict(body)
     if betas := body.pop("betas", None):
         options["headers"] = {"anthropic-beta": ",".join(betas)}
-    response = await client.post("/v1/messages", body=body, cast_to=httpx2.Response, options=options)
-    return response.content
+    return body, options
+
+
+async def _text_of(response: Any) -> AsyncIterator[str]:
+    """The text of an unread httpx response as it arrives; the connection is released at the end."""
+    try:
+        async for text in response.aiter_text():
+            yield text
+    finally:
+        await response.aclose()
 
 
 async def _send_gemini(request: ModelRequest, body: dict[str, Any], timeout: float) -> bytes:
@@ -109,10 +205,30 @@ async def _send_gemini(request: ModelRequest, body: dict[str, Any], timeout: flo
     return response.body.encode() if isinstance(response.body, str) else b""
 
 
+async def _stream_gemini(request: ModelRequest, body: dict[str, Any], timeout: float) -> AsyncIterator[str]:
+    from google.genai import types
+
+    from durable_llm.providers.gemini import ADAPTER as gemini
+
+    client = _client("gemini", _new_gemini_client)
+    # The SDK reads the server-sent events and yields each one's JSON: written back as an event.
+    chunks = await client.aio._api_client.async_request_streamed(
+        "post", gemini.request_path(request, stream=True), body, types.HttpOptions(timeout=round(timeout * 1000))
+    )
+    async for chunk in chunks:
+        yield f"data: {chunk.body}\n\n"
+
+
 _SENDERS: dict[str, Callable[[ModelRequest, dict[str, Any], float], Awaitable[bytes]]] = {
     "openai": _send_openai,
     "anthropic": _send_anthropic,
     "gemini": _send_gemini,
+}
+
+_STREAMERS: dict[str, Callable[[ModelRequest, dict[str, Any], float], AsyncIterator[str]]] = {
+    "openai": _stream_openai,
+    "anthropic": _stream_anthropic,
+    "gemini": _stream_gemini,
 }
 
 

@@ -7,7 +7,8 @@ api.weather.gov with httpx; their docstrings are the schema the model sees. The 
 from the configuration (`DURABLE_LLM_MODEL=gemini:gemini-2.5-flash`, durable_llm.toml, ...);
 Temporal is `DURABLE_LLM_TEMPORAL_ADDRESS` / `TEMPORAL_ADDRESS`, or an embedded dev server.
 Without an API key, a local fake of the vendor plays the model and a local sample stands in
-for the NWS, so the example also runs offline.
+for the NWS, so the example also runs offline. Answers are printed as the model writes them
+(`DurableLLMPlugin(on_text=...)`).
 """
 
 from __future__ import annotations
@@ -22,12 +23,25 @@ from _offline import fake_vendors_without_keys
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from durable_llm import AgentInput, AgentResult, AgentWorkflow, DurableLLMPlugin
+from durable_llm import AgentInput, AgentResult, AgentWorkflow, DurableLLMPlugin, TextDelta
 from durable_llm.config import Settings, load_settings
 from durable_llm.demo import INSTRUCTIONS, QUESTION, WEATHER_TOOLS, NWSStub, scripted_weather_model
 from durable_llm.server import connect
 
 TASK_QUEUE = "weather-agent"
+
+
+class PrintAsWritten:
+    """Prints each model call's answer while the model writes it; the workflow records it whole."""
+
+    def __init__(self) -> None:
+        self.call: tuple[str, int] | None = None
+
+    def __call__(self, delta: TextDelta) -> None:
+        if (delta.call, delta.attempt) != self.call:  # a new call, or a retry starting over
+            print("\nagent: " if self.call else "agent: ", end="")
+            self.call = (delta.call, delta.attempt)
+        print(delta.text, end="", flush=True)
 
 
 async def ask(client: Client, settings: Settings, question: str) -> AgentResult:
@@ -48,12 +62,13 @@ async def main(question: str) -> None:
         faked = offline.enter_context(fake_vendors_without_keys([settings.provider], scripted_weather_model))
         if faked and "NWS_BASE_URL" not in os.environ:
             os.environ.update(offline.enter_context(NWSStub()).env())
-        async with connect(settings, plugins=[DurableLLMPlugin(tools=WEATHER_TOOLS)]) as connection:
+        plugin = DurableLLMPlugin(tools=WEATHER_TOOLS, on_text=PrintAsWritten())
+        async with connect(settings, plugins=[plugin]) as connection:
             result = await ask(connection.client, settings, question)
+    print("\n")
     for message in result.messages:
         for call in message.tool_calls:
             print(f"tool call: {call.name}({call.arguments_raw})")
-    print(f"\n{result.output}\n")
     print(f"{result.turns} model calls, {result.usage.input_tokens} input / {result.usage.output_tokens} output tokens")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import pytest
@@ -10,7 +11,7 @@ from agent_kit import add, agent_worker, get_weather, new_id
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from durable_llm import Agent, AgentInput, AgentWorkflow, DurableLLMPlugin, Usage
+from durable_llm import Agent, AgentInput, AgentWorkflow, DurableLLMPlugin, TextDelta, Usage, get_adapter
 from durable_llm.testing import FakeVendorServer, call_tools, reply
 
 MODELS = {"openai": "gpt-5-mini", "anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash"}
@@ -41,8 +42,8 @@ def agent_for(provider: str, **settings) -> Agent:
     return Agent(model=f"{provider}:{MODELS[provider]}", instructions="Be brief.", tools=[get_weather, add], **settings)
 
 
-async def run(env, agent: Agent, message: str = "Weather in Paris, and 2+3?"):
-    plugin = DurableLLMPlugin(tools=[get_weather, add])
+async def run(env, agent: Agent, message: str = "Weather in Paris, and 2+3?", **plugin_options):
+    plugin = DurableLLMPlugin(tools=[get_weather, add], **plugin_options)
     async with agent_worker(env, plugin) as (client, queue):
         return await client.execute_workflow(
             AgentWorkflow.run, AgentInput(agent=agent, message=message), id=new_id(), task_queue=queue
@@ -111,3 +112,58 @@ async def test_a_500_and_a_dropped_connection_are_retried(temporal_env, vendor, 
     result = await run(temporal_env, agent_for("gemini"))
     assert result.output == "Sunny in Paris; 2 + 3 = 5."
     assert vendor.calls == 3
+
+
+# -- streaming to a listener ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vendor", list(MODELS), indirect=True)
+async def test_on_text_gets_the_answer_as_it_streams_and_the_conversation_records_it_whole(temporal_env, vendor):
+    deltas: list[TextDelta] = []
+    plugin = DurableLLMPlugin(tools=[get_weather, add], on_text=deltas.append)
+    workflow_id = new_id()
+    async with agent_worker(temporal_env, plugin) as (client, queue):
+        result = await client.execute_workflow(
+            AgentWorkflow.run,
+            AgentInput(agent=agent_for(vendor.provider), message="Weather in Paris, and 2+3?"),
+            id=workflow_id,
+            task_queue=queue,
+        )
+
+    assert result.output == "Sunny in Paris; 2 + 3 = 5."
+    assert "".join(d.text for d in deltas) == result.output
+    assert {(d.workflow_id, d.agent, d.attempt) for d in deltas} == {(workflow_id, "agent", 1)}
+    assert len({d.call for d in deltas}) == 1  # the first call asked for tools and wrote no text
+    assert [m.role for m in result.messages] == ["user", "assistant", "tool", "assistant"]
+    if vendor.provider == "gemini":
+        assert all(":streamGenerateContent" in r.path for r in vendor.raw_requests)
+    else:
+        assert all(r.body["stream"] is True for r in vendor.raw_requests)
+
+
+@pytest.mark.parametrize("vendor", ["anthropic"], indirect=True)
+async def test_a_stream_cut_short_is_retried_and_the_listener_sees_the_new_attempt(temporal_env, vendor):
+    answer = reply("Sunny in Paris; 2 + 3 = 5. " * 4).model_copy(
+        update={"provider": "anthropic", "model": MODELS["anthropic"], "id": "msg_cut"}
+    )
+    events = re.split(r"(?<=\n\n)", get_adapter("anthropic").encode_stream(answer))
+    vendor.fail(200, body="".join(events[: len(events) // 2]), at=2)  # the second call breaks off mid-answer
+    deltas: list[TextDelta] = []
+
+    result = await run(temporal_env, agent_for("anthropic"), on_text=deltas.append)
+
+    first_attempt = "".join(d.text for d in deltas if d.attempt == 1)
+    second_attempt = "".join(d.text for d in deltas if d.attempt == 2)
+    assert first_attempt and answer.message.text.startswith(first_attempt)
+    assert second_attempt == result.output == "Sunny in Paris; 2 + 3 = 5."
+    assert vendor.calls == 3
+
+
+@pytest.mark.parametrize("vendor", ["openai"], indirect=True)
+async def test_a_failing_listener_does_not_fail_the_conversation(temporal_env, vendor):
+    def broken(delta: TextDelta) -> None:
+        raise RuntimeError("the UI went away")
+
+    result = await run(temporal_env, agent_for("openai"), on_text=broken)
+
+    assert result.output == "Sunny in Paris; 2 + 3 = 5."

@@ -55,6 +55,7 @@ from durable_llm.conversation import (
     project,
 )
 from durable_llm.providers import MalformedBody, Overloaded, ServerError, get_adapter
+from durable_llm.providers._wire import sse_events
 from durable_llm.providers.anthropic import ADAPTER
 
 API = "anthropic_messages"
@@ -682,3 +683,78 @@ def test_a_200_message_history_round_trips_unchanged():
     # Its speed (goal: under 5 ms) is measured by bench/adapters.py, not asserted here.
     body = _long_history()
     assert ADAPTER.encode_request(ADAPTER.decode_request(body)) == body
+
+
+# ---------------------------------------------------------------- encoding streams
+
+
+def _recorded_answer(ex: dict[str, Any]) -> ModelResponse:
+    if _is_json_answer(ex):
+        return ADAPTER.decode_response(ex["response"]["body"])
+    return ADAPTER.decode_stream(ex["response"]["sse"])
+
+
+@pytest.mark.parametrize("ex", corpus_params(API, lambda ex: _is_json_answer(ex) or ex["response"]["sse"] is not None))
+def test_every_recorded_response_round_trips_as_a_stream(ex):
+    response = _recorded_answer(ex)
+    expected = ADAPTER.decode_response(ADAPTER.encode_response(response))
+    assert ADAPTER.decode_stream(ADAPTER.encode_stream(response)) == expected
+
+
+ANSWER = (
+    "Oslo is the capital of Norway. It sits at the head of the Oslofjord, and its harbour, "
+    "museums and forests make it easy to visit. Tomorrow: 14 C, light rain in the morning, "
+    "clearing by the afternoon."
+)
+
+
+def test_streamed_answer_text_arrives_in_several_deltas():
+    response = ModelResponse(
+        provider="anthropic",
+        id="msg_answer",
+        model="claude-sonnet-4-5",
+        message=Message(
+            role="assistant",
+            parts=(
+                ReasoningPart(text="The user wants to know about Oslo and its weather tomorrow."),
+                TextPart(text=ANSWER),
+                ToolCallPart(
+                    id="toolu_1", name="save_note", arguments_raw='{"note":"Oslo"}', arguments={"note": "Oslo"}
+                ),
+            ),
+        ),
+        usage=Usage(input_tokens=40, output_tokens=90),
+        stop_reason="tool_calls",
+    )
+    events = sse_events(ADAPTER.encode_stream(response))
+
+    deltas = Counter(e["delta"]["type"] for e in events if e["type"] == "content_block_delta")
+    assert deltas["text_delta"] >= 5
+    assert deltas["thinking_delta"] and deltas["input_json_delta"]  # which stream_text must leave out
+    assert "".join(ADAPTER.stream_text(e) for e in events) == ANSWER
+
+
+def test_streamed_tool_call_input_arrives_as_json_pieces():
+    arguments = {"city": "Oslo", "days": 3, "units": "metric", "include": ["wind", "rain", "uv"]}
+    call = ToolCallPart(id="toolu_7", name="get_forecast", arguments_raw=json.dumps(arguments), arguments=arguments)
+    response = ModelResponse(
+        provider="anthropic",
+        message=Message(role="assistant", parts=(call,)),
+        usage=Usage(input_tokens=20, output_tokens=30),
+        stop_reason="tool_calls",
+    )
+    sse = ADAPTER.encode_stream(response)
+    events = sse_events(sse)
+
+    start = next(e["content_block"] for e in events if e["type"] == "content_block_start")
+    assert start == {"type": "tool_use", "id": "toolu_7", "name": "get_forecast", "input": {}}
+    pieces = [e["delta"]["partial_json"] for e in events if e["type"] == "content_block_delta"]
+    assert len(pieces) > 1
+    assert json.loads("".join(pieces)) == arguments
+    assert ADAPTER.decode_stream(sse).message.tool_calls[0].arguments == arguments
+
+
+def test_encoded_stream_accumulates_in_the_sdk_to_the_encoded_body():
+    final = _sdk_final_message(ADAPTER.encode_stream(_hand_built_response()))
+    del final["stop_details"]  # the SDK writes `stop_details: null` even when the stream never sent it
+    assert final == ADAPTER.encode_response(_hand_built_response())

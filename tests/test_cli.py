@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from durable_llm import Agent, AgentInput, AgentResult, AgentWorkflow, DurableLLMPlugin, ToolOptions, Usage
+from durable_llm import Agent, AgentInput, AgentResult, AgentWorkflow, DurableLLMPlugin, TextDelta, ToolOptions, Usage
 from durable_llm.cli import app
 from durable_llm.demo import NWSStub, scripted_weather_model
 from durable_llm.server import EmbeddedServer, EmbeddedServerError
@@ -482,3 +482,21 @@ def test_embedded_server_refuses_a_port_held_by_something_else(tmp_path):
 
         with pytest.raises(EmbeddedServerError, match=f"port {port} is taken by something that is not a Temporal"):
             asyncio.run(EmbeddedServer(port=port, data_dir=tmp_path).start())
+
+
+def test_the_status_line_previews_the_answer_being_written_of_the_followed_conversation_only():
+    from durable_llm.cli import _LiveAnswer
+
+    live = _LiveAnswer()
+    with live.watching("chat-1"):
+        live.receive(TextDelta("chat-1", "run", "7", 1, "agent", "Sunny in Paris, "))
+        live.receive(TextDelta("chat-2", "run", "3", 1, "agent", "another conversation"))
+        live.receive(TextDelta("chat-1", "run", "7", 1, "agent", "21 degrees\nand a light wind."))
+        assert live.preview(80) == "Sunny in Paris, 21 degrees and a light wind."
+        assert live.preview(12) == "…light wind."
+        live.receive(TextDelta("chat-1", "run", "7", 2, "agent", "Sunny"))  # the call is retried: starts over
+        assert live.preview(80) == "Sunny"
+        live.forget()
+        assert live.preview(80) is None
+    live.receive(TextDelta("chat-1", "run", "9", 1, "agent", "after the command stopped following"))
+    assert live.preview(80) is None

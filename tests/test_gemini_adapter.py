@@ -50,6 +50,7 @@ from durable_llm.conversation import (
     Usage,
 )
 from durable_llm.providers import MalformedBody, get_adapter
+from durable_llm.providers._wire import sse_events
 from durable_llm.providers.errors import Overloaded
 from durable_llm.providers.gemini import ADAPTER, GeminiOptions, openapi_to_json_schema
 
@@ -832,3 +833,92 @@ def test_a_200_message_history_round_trips_unchanged():
         ]
     body = {"contents": contents, "systemInstruction": {"parts": [{"text": "Be brief."}], "role": "user"}}
     assert ADAPTER.encode_request(ADAPTER.decode_request(body)) == body
+
+
+# --- stream encoding ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exchange", corpus_params(API, lambda ex: ex["response"]["status"] == 200))
+def test_every_recorded_response_streams_and_folds_back_unchanged(exchange):
+    if _is_stream(exchange):
+        response = ADAPTER.decode_stream(_stream_text(exchange))
+    else:
+        response = ADAPTER.decode_response(exchange["response"]["body"])
+    expected = ADAPTER.decode_response(ADAPTER.encode_response(response))
+    assert ADAPTER.decode_stream(ADAPTER.encode_stream(response)) == expected
+
+
+def test_a_streamed_answer_arrives_in_pieces_that_add_up_to_its_text():
+    answer = (
+        "Paris is the capital of France. It sits on the Seine in the north of the country, "
+        "has about two million people in the city proper, and is known for the Louvre, "
+        "the Eiffel Tower and its cafes."
+    )
+    response = ModelResponse(
+        provider="gemini",
+        model="gemini-2.5-flash",
+        message=Message(role="assistant", parts=(ReasoningPart(text="A geography question."), TextPart(text=answer))),
+        usage=Usage(input_tokens=9, output_tokens=60),
+        stop_reason="end_turn",
+        raw_stop_reason="STOP",
+    )
+    sse = ADAPTER.encode_stream(response)
+    events = sse_events(sse)
+    texts = [ADAPTER.stream_text(event) for event in events]
+    assert sse.startswith("data: {") and sse.count("\r\n\r\n") == len(events)
+    assert texts[0] == "" and len(texts) >= 8 and all(16 <= len(text) <= 32 for text in texts[1:-1])
+    assert "".join(texts) == answer
+    assert [event["candidates"][0].get("finishReason") for event in events] == [None] * (len(events) - 1) + ["STOP"]
+    assert all(event["modelVersion"] == "gemini-2.5-flash" and "usageMetadata" in event for event in events)
+    assert ADAPTER.decode_stream(sse) == response
+
+
+def test_a_streamed_function_call_comes_whole_and_folds_back_with_its_arguments():
+    arguments = {"city": "Paris", "days": 3, "units": {"temperature": "celsius"}}
+    call = ToolCallPart(
+        id=None,
+        name="get_forecast",
+        arguments_raw='{"city":"Paris","days":3,"units":{"temperature":"celsius"}}',
+        arguments=arguments,
+    )
+    response = ModelResponse(
+        provider="gemini",
+        model="gemini-2.5-flash",
+        message=Message(
+            role="assistant",
+            parts=(
+                TextPart(text="I will look up the forecast for the next three days."),
+                ReasoningPart(token=SIGNATURE),
+                call,
+            ),
+        ),
+        stop_reason="tool_calls",
+        raw_stop_reason="STOP",
+    )
+    events = sse_events(ADAPTER.encode_stream(response))
+    (call_chunk,) = [event for event in events if "functionCall" in event["candidates"][0]["content"]["parts"][0]]
+    assert call_chunk["candidates"][0]["content"]["parts"] == [
+        {"functionCall": {"name": "get_forecast", "args": arguments}, "thoughtSignature": SIGNATURE.value}
+    ]
+    assert ADAPTER.stream_text(call_chunk) == ""
+    folded = ADAPTER.decode_stream(ADAPTER.encode_stream(response))
+    assert [(c.name, c.arguments) for c in folded.message.tool_calls] == [("get_forecast", arguments)]
+    assert folded.message == response.message
+
+
+def test_a_signed_text_part_streamed_after_another_stays_a_part_of_its_own():
+    # Only one of two joined text pieces may carry a signature, so the second part's signature
+    # must come with its first piece for the fold not to join that piece onto the first part.
+    parts = (
+        ReasoningPart(token=SIGNATURE),
+        TextPart(text="First part."),
+        ReasoningPart(token=SIGNATURE),
+        TextPart(text="A second part, long enough to be streamed in several pieces."),
+    )
+    response = ModelResponse(
+        provider="gemini",
+        model="gemini-2.5-flash",
+        message=Message(role="assistant", parts=parts),
+        stop_reason="end_turn",
+    )
+    assert ADAPTER.decode_stream(ADAPTER.encode_stream(response)).message.parts == parts

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from corpus import chains, corpus_params
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sdk_validation import validate_openai
 
 from durable_llm.conversation import (
@@ -50,6 +50,7 @@ from durable_llm.conversation import (
     strict_schema,
 )
 from durable_llm.providers import Adapter, MalformedBody, ProviderError, get_adapter
+from durable_llm.providers._wire import sse_events
 from durable_llm.providers.openai import ADAPTER, OpenAIOptions
 
 API = "openai_responses"
@@ -605,3 +606,59 @@ def test_two_hundred_message_history_round_trips_unchanged():
     body = _long_history_body(50)  # 50 turns of user, assistant (reasoning + call), tool, assistant text
     assert len(ADAPTER.decode_request(body).messages) == 200
     assert ADAPTER.encode_request(ADAPTER.decode_request(body)) == body
+
+
+# --- streaming a response ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exchange", corpus_params(API, lambda ex: ex["response"]["status"] == 200))
+def test_response_streams_and_folds_back_unchanged(exchange):
+    response = _response_of(exchange)
+    sse = ADAPTER.encode_stream(response)
+    assert ADAPTER.decode_stream(sse) == ADAPTER.decode_response(ADAPTER.encode_response(response))
+    events = sse_events(sse)
+    assert [event["sequence_number"] for event in events] == list(range(len(events)))
+    done_items = [event["item"] for event in events if event["type"] == "response.output_item.done"]
+    assert done_items == events[-1]["response"]["output"]
+
+
+_ANSWER = (
+    "Rome is warm today: 24 degrees at noon, a light westerly breeze and clear skies until the evening, "
+    "when clouds come in from the sea. Tomorrow looks much the same, with a small chance of rain at night."
+)
+_ARGUMENTS = {"city": "Rome", "days": 3, "units": "celsius", "hourly": True, "include": ["wind", "rain"]}
+
+
+def _streamed_answer() -> ModelResponse:
+    """An answer with reasoning, a text of about 200 characters and a tool call, as a model streams it."""
+    parts = (
+        ReasoningPart(summary=("Checked the forecast.",)),
+        TextPart(text=_ANSWER),
+        ToolCallPart(id="call_1", name="get_weather", arguments_raw=json.dumps(_ARGUMENTS)),
+    )
+    return ModelResponse(provider="openai", model="gpt-5", message=Message(role="assistant", parts=parts))
+
+
+def test_streamed_text_arrives_in_several_deltas():
+    events = sse_events(ADAPTER.encode_stream(_streamed_answer()))
+    deltas = [event for event in events if event["type"] == "response.output_text.delta"]
+    assert len(deltas) >= 5
+    assert "".join(ADAPTER.stream_text(event) for event in events) == _ANSWER
+
+
+def test_streamed_function_call_arguments_arrive_in_pieces():
+    sse = ADAPTER.encode_stream(_streamed_answer())
+    events = sse_events(sse)
+    pieces = [event["delta"] for event in events if event["type"] == "response.function_call_arguments.delta"]
+    assert len(pieces) > 1
+    assert json.loads("".join(pieces)) == _ARGUMENTS
+    assert [call.arguments for call in ADAPTER.decode_stream(sse).message.tool_calls] == [_ARGUMENTS]
+
+
+def test_stream_events_parse_with_the_sdk():
+    from openai.types.responses import ResponseStreamEvent
+
+    events = sse_events(ADAPTER.encode_stream(_streamed_answer()))
+    parsed = [TypeAdapter(ResponseStreamEvent).validate_python(event) for event in events]
+    assert [event.type for event in parsed][:2] == ["response.created", "response.in_progress"]
+    assert parsed[-1].type == "response.completed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -427,3 +428,63 @@ def test_sync_context_manager_stops_listening() -> None:
         socket.create_connection((host, int(port)), timeout=5).close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((host, int(port)), timeout=5)
+
+
+# -- streaming -----------------------------------------------------------------------------------
+
+LONG_ANSWER = "In Paris it is sunny this afternoon, 21 degrees, with a light wind from the north-west. " * 3
+
+
+async def test_a_streamed_answer_comes_in_pieces_and_folds_into_the_same_response(provider: str, serve) -> None:
+    server = serve(reply(LONG_ANSWER, usage=USAGE), reply(LONG_ANSWER, usage=USAGE))
+    pieces: list[str] = []
+
+    streamed = await call_vendor(weather_request(provider), provider=provider, on_text=pieces.append)
+    whole = await call_vendor(weather_request(provider), provider=provider)
+
+    assert len(pieces) > 3 and "".join(pieces) == LONG_ANSWER
+    assert streamed.model_copy(update={"id": whole.id}) == whole  # ids differ: each answer gets its own
+    streamed_call, plain_call = server.raw_requests
+    if provider == "gemini":
+        assert streamed_call.path.split("?")[0].endswith(":streamGenerateContent")
+        assert streamed_call.body == plain_call.body
+    else:
+        assert streamed_call.body == {**plain_call.body, "stream": True}
+
+
+async def test_a_streamed_tool_call_arrives_as_scripted_with_no_text(provider: str, serve) -> None:
+    server = serve(call_tools(("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Lyon"}), usage=USAGE))
+    pieces: list[str] = []
+
+    result = await call_vendor(weather_request(provider), provider=provider, on_text=pieces.append)
+
+    assert_arrived_as_served(result, server)
+    assert [(c.name, c.arguments) for c in result.message.tool_calls] == [
+        ("get_weather", {"city": "Paris"}),
+        ("get_weather", {"city": "Lyon"}),
+    ]
+    assert pieces == []
+
+
+async def test_a_stream_cut_short_is_a_retryable_server_error(provider: str, serve) -> None:
+    server = serve(reply(LONG_ANSWER))
+    server.drop_connection()
+
+    with pytest.raises(ServerError) as caught:
+        await call_vendor(weather_request(provider), provider=provider, on_text=lambda text: None)
+
+    assert caught.value.retryable
+
+
+async def test_a_stream_that_ends_before_the_answer_does_is_a_retryable_server_error(provider: str, serve) -> None:
+    whole = reply(LONG_ANSWER).model_copy(update={"provider": provider, "model": MODELS[provider], "id": "answer-1"})
+    events = re.split(r"(?<=\n\n)|(?<=\r\n\r\n)", get_adapter(provider).encode_stream(whole))
+    server = serve(reply("never sent"))
+    server.fail(200, body="".join(events[: len(events) // 2]))  # the connection closes mid-answer
+    pieces: list[str] = []
+
+    with pytest.raises(ServerError) as caught:
+        await call_vendor(weather_request(provider), provider=provider, on_text=pieces.append)
+
+    assert caught.value.retryable
+    assert pieces and LONG_ANSWER.startswith("".join(pieces))  # what came was shown; the retry starts over

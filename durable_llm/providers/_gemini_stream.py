@@ -1,4 +1,4 @@
-"""Gemini streaming: split a recorded stream into response chunks and fold them into one body.
+"""Gemini streaming: fold a recorded stream's chunks into one body, and split a body into chunks.
 
 `:streamGenerateContent?alt=sse` answers with server-sent events whose data is one
 GenerateContentResponse each; without `alt=sse` it answers with a JSON array of the same objects.
@@ -9,12 +9,15 @@ non-streamed response.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from durable_llm.providers._wire import json_type, sse_events
 from durable_llm.providers.base import MalformedBody
 
 _TEXT_PART_KEYS = frozenset({"text", "thought", "thoughtSignature"})
+# A piece of streamed text: 16-32 characters, ending after whitespace where some falls there.
+_TEXT_PIECE = re.compile(r".{15,31}\s|.{1,32}", re.DOTALL)
 
 
 def stream_chunks(text: str) -> list[dict[str, Any]]:
@@ -93,3 +96,39 @@ def _joinable(last: Any, part: dict[str, Any]) -> bool:
         and bool(last.get("thought")) == bool(part.get("thought"))
         and not ("thoughtSignature" in last and "thoughtSignature" in part)
     )
+
+
+def split_body(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chunks a stream of `body` sends, which `fold_chunks` folds back into it: one part a chunk.
+
+    Text is cut into pieces of 16-32 characters; other parts (function calls, media) go whole.
+    Every chunk repeats the top-level fields (usage, model version, response id) as Gemini does,
+    with the final usage (the fold keeps the last); the first candidate's own fields (finish
+    reason, safety ratings, grounding) and the other candidates come in the last chunk. Adjacent
+    text parts the fold would join, or an empty text part it would drop, come back joined or
+    dropped however they are cut (no corpus body has them).
+    """
+    candidates = body.get("candidates")
+    if not candidates:
+        return [body]
+    first = candidates[0]
+    content = first.get("content", {})
+    parts = [piece for part in content.get("parts", []) for piece in _text_pieces(part)]
+    if not parts:
+        return [body]
+    top = {key: value for key, value in body.items() if key != "candidates"}
+    index = {"index": first["index"]} if "index" in first else {}
+    chunks = [{"candidates": [{"content": {**content, "parts": [part]}, **index}], **top} for part in parts]
+    chunks[-1]["candidates"] = [{**first, "content": {**content, "parts": [parts[-1]]}}, *candidates[1:]]
+    return chunks
+
+
+def _text_pieces(part: Any) -> list[Any]:
+    """`part` as the pieces `_append_parts` joins back into exactly `part` (itself if not text only)."""
+    if not (isinstance(part, dict) and part.keys() <= _TEXT_PART_KEYS and isinstance(part.get("text"), str)):
+        return [part]
+    first, *rest = _TEXT_PIECE.findall(part["text"]) or [""]
+    # The signature rides on the first piece: the rest join onto it, and it joins the part before
+    # (or not) just as the whole part would; unsigned, it could join a signed text part before it.
+    unsigned = {key: value for key, value in part.items() if key != "thoughtSignature"}
+    return [{**part, "text": first}, *({**unsigned, "text": text} for text in rest)]

@@ -823,6 +823,71 @@ def _stream_error(event: dict[str, Any]) -> ProviderError:
     return _classified(None, {}, json.dumps(event), event)
 
 
+_CHUNK = 24
+"""Characters per text, thinking or tool-JSON delta: enough deltas to look like a live answer."""
+
+_STREAMED_INPUT = ("tool_use", "server_tool_use", "mcp_tool_use")
+"""Blocks whose `input` arrives as input_json_delta pieces; other non-text blocks come whole."""
+
+_STOP_KEYS = ("stop_reason", "stop_sequence", "stop_details")
+# message_delta's usage: the running totals, then what is only known once the message ends.
+_TOTALS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
+_END_USAGE = ("server_tool_use", "output_tokens_details", "iterations")
+
+
+def _chunks(text: str) -> list[str]:
+    return [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)]
+
+
+def _streamed_block(block: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A content block as the real API streams it: what content_block_start holds, then its deltas."""
+    kind = block["type"]
+    if kind == "text":
+        start, deltas = {**block, "text": ""}, []
+        if isinstance(block.get("citations"), list):
+            start["citations"] = []
+            deltas = [{"type": "citations_delta", "citation": c} for c in block["citations"]]
+        return start, deltas + [{"type": "text_delta", "text": t} for t in _chunks(block["text"])]
+    if kind == "thinking":
+        deltas = [{"type": "thinking_delta", "thinking": t} for t in _chunks(block["thinking"])]
+        signature = {"type": "signature_delta", "signature": block["signature"]}
+        return {**block, "thinking": "", "signature": ""}, [*deltas, signature]
+    if kind in _STREAMED_INPUT:
+        pieces = _chunks(compact_json(block["input"]))
+        return {**block, "input": {}}, [{"type": "input_json_delta", "partial_json": p} for p in pieces]
+    if kind == "compaction":
+        summary = {k: block[k] for k in ("content", "encrypted_content") if k in block}
+        return _rest(block, set(summary)), [{"type": "compaction_delta", **summary}]
+    return block, []
+
+
+def _stream(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events the real API streams for the `Message` body `body`."""
+    usage = body["usage"]
+    end_usage = {k: usage[k] for k in _END_USAGE if usage.get(k) is not None}
+    delta = {k: body[k] for k in _STOP_KEYS if k in body}
+    end: dict[str, Any] = {
+        "type": "message_delta",
+        "delta": delta,
+        "usage": {**{k: usage[k] for k in _TOTALS}, **end_usage},
+    }
+    # message_start's output count is preliminary (the real API often says 1): the fold takes the total.
+    start_usage = {**_rest(usage, set(end_usage)), "output_tokens": 1}
+    start = {**body, **dict.fromkeys(delta), "content": [], "usage": start_usage}  # stop fields still null
+    # Only message_delta has these; a null one stays in message_start, as the fold ignores it there.
+    if body.get("container") is not None:
+        delta["container"] = start.pop("container")
+    if body.get("context_management") is not None:
+        end["context_management"] = start.pop("context_management")
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": start}, {"type": "ping"}]
+    for index, block in enumerate(body["content"]):
+        block_start, deltas = _streamed_block(block)
+        events.append({"type": "content_block_start", "index": index, "content_block": block_start})
+        events += [{"type": "content_block_delta", "index": index, "delta": d} for d in deltas]
+        events.append({"type": "content_block_stop", "index": index})
+    return [*events, end, {"type": "message_stop"}]
+
+
 # ---------------------------------------------------------------- errors
 
 _VENDOR_ERROR_KINDS: dict[str, ErrorKind] = {
@@ -938,6 +1003,18 @@ class AnthropicAdapter:
         Raises the classified `ProviderError` of an `error` event (e.g. `Overloaded`, retryable).
         """
         return _decode_response(_fold_stream(sse_text))
+
+    def encode_stream(self, response: ModelResponse) -> str:
+        """The text/event-stream Anthropic sends for `response` when asked to stream; `decode_stream` folds it back."""
+        events = _stream(_encode_response(response))
+        return "".join(f"event: {e['type']}\ndata: {compact_json(e)}\n\n" for e in events)
+
+    def stream_text(self, event: dict[str, Any]) -> str:
+        """The answer text one decoded stream event adds ("" for any other event)."""
+        delta = event.get("delta") if event.get("type") == "content_block_delta" else None
+        if not isinstance(delta, dict) or delta.get("type") != "text_delta":
+            return ""
+        return _required(delta, "text", str, "delta")
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         """An HTTP error answer, classified (retryable or not, with `retry_after` when known)."""

@@ -20,7 +20,8 @@ neutral field is kept under `provider_details["gemini"]`:
 
 A tool result's `value` is `functionResponse.response` (`is_error` when it has an "error" key);
 one built elsewhere with text only is sent as `{"output": text}` (or `{"error": text}`).
-Streams fold into the body a non-streamed call would give (see `_gemini_stream`).
+Streams fold into the body a non-streamed call would give; `encode_stream` cuts that body into
+chunks again (see `_gemini_stream`).
 
 Request settings with no neutral field (safetySettings, cachedContent, generationConfig.topK,
 thinkingConfig, toolConfig extras, ...) go to `provider_options["gemini"]`, which `encode_request`
@@ -65,7 +66,7 @@ from durable_llm.conversation import (
     ToolSpec,
     Usage,
 )
-from durable_llm.providers._gemini_stream import fold_chunks, stream_chunks
+from durable_llm.providers._gemini_stream import fold_chunks, split_body, stream_chunks
 from durable_llm.providers._wire import compact_json, error_json, json_type
 from durable_llm.providers.base import MalformedBody
 from durable_llm.providers.errors import (
@@ -1049,7 +1050,9 @@ class GeminiAdapter:
     def decode_stream(self, sse_text: str) -> ModelResponse:
         """The neutral response for a recorded stream (SSE text, or the JSON array without alt=sse).
 
-        An error object in the stream raises its classified `ProviderError`.
+        An error object in the stream raises its classified `ProviderError`; a stream that ends
+        before any chunk gave a `finishReason` (or a blocked prompt's `blockReason`) was cut short
+        and raises `MalformedBody`.
         """
         chunks = stream_chunks(sse_text)
         for chunk in chunks:
@@ -1057,7 +1060,32 @@ class GeminiAdapter:
                 code = error.get("code")
                 status = code if isinstance(code, int) else 500
                 raise self.decode_error(status, {}, json.dumps(chunk).encode())
+        if not any(_ends_the_answer(chunk) for chunk in chunks):
+            raise MalformedBody("events", "the stream ended before a chunk gave a finishReason: it was cut short")
         return self.decode_response(fold_chunks(chunks))
+
+    def encode_stream(self, response: ModelResponse) -> str:
+        """The text/event-stream Gemini sends for `response` from streamGenerateContent?alt=sse.
+
+        `decode_stream` folds it back.
+        """
+        chunks = split_body(self.encode_response(response))
+        # The API's own spacing: a space after colons, none after commas, non-ASCII text as is.
+        return "".join(
+            f"data: {json.dumps(chunk, ensure_ascii=False, separators=(',', ': '))}\r\n\r\n" for chunk in chunks
+        )
+
+    def stream_text(self, event: dict[str, Any]) -> str:
+        """The answer text one decoded stream chunk adds ("" for thoughts and anything else)."""
+        try:
+            parts = event["candidates"][0]["content"]["parts"]
+        except (KeyError, IndexError, TypeError):
+            return ""
+        return "".join(
+            part["text"]
+            for part in parts
+            if isinstance(part, dict) and isinstance(part.get("text"), str) and not part.get("thought")
+        )
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         """The classified error for an HTTP error answer (body may be empty or not JSON)."""
@@ -1087,6 +1115,15 @@ class GeminiAdapter:
     def encode_tool(self, spec: ToolSpec) -> dict[str, Any]:
         """A wire-form function declaration (see the module-level `encode_tool`)."""
         return encode_tool(spec)
+
+
+def _ends_the_answer(chunk: dict[str, Any]) -> bool:
+    """Whether a stream chunk finishes the answer: a candidate's finishReason, or a blocked prompt."""
+    candidates = chunk.get("candidates")
+    if isinstance(candidates, list) and any(isinstance(c, dict) and c.get("finishReason") for c in candidates):
+        return True
+    feedback = chunk.get("promptFeedback")
+    return isinstance(feedback, dict) and bool(feedback.get("blockReason"))
 
 
 ADAPTER = GeminiAdapter()

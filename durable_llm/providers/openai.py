@@ -303,6 +303,33 @@ class OpenAIResponsesAdapter:
             final = {**final, "output": [items[index] for index in sorted(items)]}
         return self.decode_response(final)
 
+    def encode_stream(self, response: ModelResponse) -> str:
+        """The text/event-stream the Responses API sends for `response` when asked to stream.
+
+        `decode_stream` folds it back.
+        """
+        body = self.encode_response(response)
+        started = {**body, "status": "in_progress", "incomplete_details": None, "output": [], "usage": None}
+        events: list[dict[str, Any]] = [
+            {"type": "response.created", "response": started},
+            {"type": "response.in_progress", "response": started},
+        ]
+        for index, item in enumerate(body["output"]):
+            events += _item_events(index, item)
+        # The API ends a failed response with response.failed, but decode_stream raises on that: a failed
+        # response ends with response.completed so that it folds back unchanged.
+        final = "response.incomplete" if body["status"] == "incomplete" else "response.completed"
+        events.append({"type": final, "response": body})
+        numbered = ({"type": event["type"], "sequence_number": n, **event} for n, event in enumerate(events))
+        return "".join(
+            f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n" for event in numbered
+        )
+
+    def stream_text(self, event: dict[str, Any]) -> str:
+        """The answer text one decoded stream event adds ("" for any other event)."""
+        delta = event.get("delta")
+        return delta if event.get("type") == "response.output_text.delta" and isinstance(delta, str) else ""
+
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         """Classify an error answer of the API (any status >= 400, any body)."""
         text, parsed = error_json(body)
@@ -1007,6 +1034,60 @@ def _encode_usage(usage: Usage) -> dict[str, Any]:
 
 
 # --- streams and errors ------------------------------------------------------------------------
+
+
+_DELTA_CHARS = 24
+"""Characters per delta event of `encode_stream`: a few tokens' worth, so consumers see the text grow."""
+
+
+def _item_events(index: int, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stream events of one output item: added (still empty), its text or arguments in pieces, done."""
+    where = {"item_id": item.get("id"), "output_index": index}
+    added, pieces = item, []
+    if item.get("type") == "message" and isinstance(item.get("content"), list):
+        added = {**item, "status": "in_progress", "content": []}
+        for content_index, part in enumerate(item["content"]):
+            pieces += _content_events({**where, "content_index": content_index}, part)
+    elif item.get("type") == "function_call":
+        arguments = item["arguments"]
+        added = {**item, "status": "in_progress", "arguments": ""}
+        pieces = [{"type": "response.function_call_arguments.delta", **where, "delta": d} for d in _deltas(arguments)]
+        pieces.append({"type": "response.function_call_arguments.done", **where, "arguments": arguments})
+    return [
+        {"type": "response.output_item.added", "output_index": index, "item": added},
+        *pieces,
+        {"type": "response.output_item.done", "output_index": index, "item": item},
+    ]
+
+
+def _content_events(where: dict[str, Any], part: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stream events of one content part of a message item; text and refusals come in deltas."""
+    empty, pieces = part, []
+    if part.get("type") == "output_text":
+        text = part["text"]
+        empty = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+        pieces = [{"type": "response.output_text.delta", **where, "delta": d, "logprobs": []} for d in _deltas(text)]
+        pieces += [
+            {"type": "response.output_text.annotation.added", **where, "annotation_index": i, "annotation": annotation}
+            for i, annotation in enumerate(part.get("annotations", []))
+        ]
+        pieces.append(
+            {"type": "response.output_text.done", **where, "text": text, "logprobs": part.get("logprobs", [])}
+        )
+    elif part.get("type") == "refusal":
+        refusal = part["refusal"]
+        empty = {"type": "refusal", "refusal": ""}
+        pieces = [{"type": "response.refusal.delta", **where, "delta": d} for d in _deltas(refusal)]
+        pieces.append({"type": "response.refusal.done", **where, "refusal": refusal})
+    return [
+        {"type": "response.content_part.added", **where, "part": empty},
+        *pieces,
+        {"type": "response.content_part.done", **where, "part": part},
+    ]
+
+
+def _deltas(text: str) -> list[str]:
+    return [text[start : start + _DELTA_CHARS] for start in range(0, len(text), _DELTA_CHARS)]
 
 
 _QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "billing_not_active"})

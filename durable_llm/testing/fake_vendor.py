@@ -3,8 +3,8 @@
 Point the vendor's own SDK at it (`server.env()`) and your agent runs unchanged, in this
 process or in a separate worker process: every request is decoded into a neutral
 `ModelRequest` and recorded, every answer is a scripted neutral `ModelResponse` encoded the
-way the vendor would send it, and faults (429s, dropped connections, slow or broken answers)
-can be queued for chosen calls.
+way the vendor would send it (as a server-sent event stream when the call asks to stream),
+and faults (429s, dropped connections, slow or broken answers) can be queued for chosen calls.
 
     server = FakeVendorServer("anthropic", responses=[
         call_tools(("get_weather", {"city": "Paris"})),
@@ -104,7 +104,9 @@ _AUTH_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-
 _PATHS = {
     "openai": re.compile(r"/v1/responses"),
     "anthropic": re.compile(r"/v1/messages"),
-    "gemini": re.compile(r"/v1(?:beta|alpha)?/models/(?P<model>[^/:]+):generateContent"),
+    "gemini": re.compile(
+        r"/v1(?:beta|alpha)?/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)"
+    ),
 }
 
 _BROKEN_BODY = b'{"id": "cut_short", "output": [{"type": "message", "content": [{"type": "output_te'
@@ -277,8 +279,11 @@ class FakeVendorServer:
             return self._refuse(404, f"no {self.provider} endpoint at POST {path}")
         if not isinstance(body, dict):
             return self._refuse(400, "the request body is not a JSON object")
-        if body.get("stream") is True:
-            return self._refuse(400, "only non-streaming calls are answered")
+        if self.provider == "gemini":
+            stream = route["method"] == "streamGenerateContent"
+        else:
+            stream = body.get("stream") is True
+            body = {key: value for key, value in body.items() if key != "stream"}
         if self.provider == "anthropic" and (betas := kept.get("anthropic-beta")):
             # The transport sends `provider_options["anthropic"]["betas"]` as this header.
             body = {**body, "betas": betas.split(",")}
@@ -294,9 +299,9 @@ class FakeVendorServer:
             return self._fault_answer(fault)
         if fault is not None:
             self._closing.wait(fault.seconds)
-        return self._scripted_answer(request)
+        return self._scripted_answer(request, stream)
 
-    def _scripted_answer(self, request: ModelRequest) -> _Answer:
+    def _scripted_answer(self, request: ModelRequest, stream: bool) -> _Answer:
         try:
             response = self._script(request)
         except Exception as exc:
@@ -308,12 +313,16 @@ class FakeVendorServer:
             update["id"] = _new_id(self.provider)
         response = response.model_copy(update=update)
         try:
-            encoded = self._adapter.encode_response(response)
+            if stream:
+                body = self._adapter.encode_stream(response).encode()
+            else:
+                body = _json_bytes(self._adapter.encode_response(response))
         except ValueError as exc:
             return self._refuse(400, f"the adapter could not encode the scripted response: {exc}")
         with self._lock:
             self._served.append(response)
-        return _Answer(200, _json_bytes(encoded), _request_id_header(self.provider))
+        content_type = {"Content-Type": "text/event-stream"} if stream else {}
+        return _Answer(200, body, {**_request_id_header(self.provider), **content_type})
 
     def _fault_answer(self, fault: _Fault) -> _Answer:
         if fault.action == "drop":
@@ -370,7 +379,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(answer.body)))
             self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(answer.body)
+            # A stream goes out event by event, so a client sees its pieces arrive one at a time.
+            for event in re.split(rb"(?<=\n\n)|(?<=\r\n\r\n)", answer.body):
+                self.wfile.write(event)
+                self.wfile.flush()
         except OSError:
             pass  # the client gave up (its timeout fired during a delay): nobody to answer
 
