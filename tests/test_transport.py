@@ -488,3 +488,14 @@ async def test_a_stream_that_ends_before_the_answer_does_is_a_retryable_server_e
 
     assert caught.value.retryable
     assert pieces and LONG_ANSWER.startswith("".join(pieces))  # what came was shown; the retry starts over
+
+
+async def test_a_streamed_call_refused_with_a_429_is_rate_limited_like_any_other(provider: str, serve) -> None:
+    server = serve(reply("never sent"))
+    server.fail(429, headers={"Retry-After": "7"})
+
+    with pytest.raises(RateLimited) as caught:
+        await call_vendor(weather_request(provider), provider=provider, on_text=lambda text: None)
+
+    assert caught.value.retry_after == 7
+    assert server.calls == 1
