@@ -18,7 +18,7 @@ from durable_llm.conversation import (
     Usage,
 )
 from durable_llm.providers import ProviderError, get_adapter
-from durable_llm.streaming import TextDelta
+from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import (
     MissingDocstringWarning,
     ToolArgumentError,
@@ -68,6 +68,7 @@ __all__ = [
     "RefusalPart",
     "Settings",
     "TextDelta",
+    "TextListener",
     "TextPart",
     "ToolArgumentError",
     "ToolCallPart",

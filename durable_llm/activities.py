@@ -163,24 +163,32 @@ class AgentActivities:
         agent, messages = await self._transcript(turn)
         request = self._request(agent, messages)
         async with _heartbeating():
+            on_text = self._text_listener(agent)
             if agent.provider == "test":
-                return await self._scripted_reply(agent.model_name, request)
-            return await _vendor_reply(agent, request, self._text_listener(agent))
+                response = await self._scripted_reply(agent.model_name, request)
+                if on_text is not None and response.message.text:
+                    on_text(response.message.text)  # a scripted answer "streams" in one piece
+                return response
+            return await _vendor_reply(agent, request, on_text)
 
     def _text_listener(self, agent: Agent) -> Callable[[str], None] | None:
         """What hands this call's answer text to `on_text` (None: no listener, no streaming)."""
         if (listener := self._on_text) is None:
             return None
         info = activity.info()
+        failed = False
 
         def deliver(text: str) -> None:
+            nonlocal failed
             delta = TextDelta(
                 info.workflow_id or "", info.workflow_run_id or "", info.activity_id, info.attempt, agent.name, text
             )
             try:
                 listener(delta)
             except Exception:  # someone watching cannot be a reason to fail the conversation
-                activity.logger.exception("the on_text listener failed; the model call goes on")
+                if not failed:
+                    activity.logger.exception("the on_text listener failed; the model call goes on")
+                failed = True
 
         return deliver
 

@@ -166,7 +166,9 @@ async def _demo(settings: Settings, conversation: str | None, think: float) -> N
     from durable_llm.workflow import AgentWorkflow
 
     async with AsyncExitStack() as stack:
-        connection = await stack.enter_async_context(_connected(settings, _plugin(settings, weather.WEATHER_TOOLS)))
+        connection = await stack.enter_async_context(
+            _connected(settings, _plugin(settings, weather.WEATHER_TOOLS, preview=True))
+        )
         client = connection.client
         resuming = conversation is not None
         conversation = conversation or f"weather-demo-{uuid.uuid4().hex[:8]}"
@@ -239,7 +241,7 @@ async def _one_shot(settings: Settings, prompt: str, extra_tools: Sequence[str],
     if worker:
         settings.check_api_key()
     async with (
-        _connected(settings, _plugin(settings, tools)) as connection,
+        _connected(settings, _plugin(settings, tools, preview=worker)) as connection,
         _maybe_worker(connection.client, settings.task_queue, worker),
     ):
         handle = await connection.client.start_workflow(
@@ -262,7 +264,7 @@ async def _chat(settings: Settings, conversation: str | None, extra_tools: Seque
     if worker:
         settings.check_api_key()
     async with (
-        _connected(settings, _plugin(settings, tools)) as connection,
+        _connected(settings, _plugin(settings, tools, preview=worker)) as connection,
         _maybe_worker(connection.client, settings.task_queue, worker),
     ):
         client = connection.client
@@ -378,13 +380,14 @@ async def _server(settings: Settings) -> None:
 # -- Temporal plumbing ---------------------------------------------------------------------------
 
 
-def _plugin(settings: Settings, tools: Sequence[Callable[..., Any]]) -> DurableLLMPlugin:
-    """The plugin with `tools` and the configured blob store; a worker of ours previews answers as they stream."""
+def _plugin(settings: Settings, tools: Sequence[Callable[..., Any]], *, preview: bool = False) -> DurableLLMPlugin:
+    """The plugin with `tools` and the configured blob store; with `preview`, the worker of this
+    command streams answers to the status line."""
     from durable_llm.plugin import DurableLLMPlugin
     from durable_llm.storage import LocalBlobDriver, external_storage
 
     storage = external_storage(LocalBlobDriver(settings.blob_dir), settings.blob_threshold)
-    return DurableLLMPlugin(tools=tools, storage=storage, on_text=_LIVE.receive)
+    return DurableLLMPlugin(tools=tools, storage=storage, on_text=_LIVE.receive if preview else None)
 
 
 @asynccontextmanager
@@ -530,15 +533,16 @@ class _LiveAnswer:
 
     def __init__(self) -> None:
         self._workflow: str | None = None
-        self._call: tuple[str, int] | None = None
+        self._call: tuple[str, str, int] | None = None
         self._text = ""
 
     def receive(self, delta: TextDelta) -> None:
         """The plugin's `on_text` (it must not wait: it only keeps the text)."""
         if delta.workflow_id != self._workflow:
             return
-        if (delta.call, delta.attempt) != self._call:  # another call, or a retry starting over
-            self._call, self._text = (delta.call, delta.attempt), ""
+        call = (delta.run_id, delta.call, delta.attempt)
+        if call != self._call:  # another call, or a retry starting over
+            self._call, self._text = call, ""
         self._text += delta.text
 
     @contextmanager

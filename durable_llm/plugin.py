@@ -48,7 +48,8 @@ class DurableLLMPlugin(SimplePlugin):
     conversation needs the same.
 
     `on_text`, if given, makes this worker's model calls stream: it gets each piece of answer text
-    as a `TextDelta` while the call runs (for a chat UI); the conversation records answers whole.
+    as a `TextDelta` while the call runs (for a chat UI; a scripted model's answer comes in one
+    piece); the conversation records answers whole.
     """
 
     def __init__(

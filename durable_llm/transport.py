@@ -19,22 +19,26 @@ use, never at module import.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import sys
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
 
 from durable_llm.backoff import VENDOR_BACKOFF
 from durable_llm.conversation import ModelRequest, ModelResponse
 from durable_llm.providers._wire import sse_events
-from durable_llm.providers.base import Adapter, get_adapter
+from durable_llm.providers.base import Adapter, MalformedBody, get_adapter
 from durable_llm.providers.errors import AuthenticationFailed, ProviderError, ServerError, Timeout
 
 DEFAULT_TIMEOUT = 600.0
-"""Seconds to wait for a vendor's answer, which comes whole at the end: reasoning models think for minutes."""
+"""Seconds to wait for a vendor's whole answer (streamed or not): reasoning models think for minutes."""
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to open the connection: a vendor that cannot be reached fails fast and is retried."""
@@ -86,42 +90,68 @@ async def call_vendor(
     return _decode(adapter, raw)
 
 
+_T = TypeVar("_T")
+
 # An SSE event ends with an empty line; a line ends with CRLF, LF or CR.
 _EVENT_END = re.compile(r"(?:\r\n|\r|\n){2}")
 
 
 async def _streamed(
-    adapter: Adapter, pieces: AsyncIterator[str], timeout: float, on_text: Callable[[str], None]
+    adapter: Adapter, opening: Awaitable[AsyncGenerator[str]], timeout: float, on_text: Callable[[str], None]
 ) -> ModelResponse:
-    """Read a streamed answer within `timeout` seconds, handing its text to `on_text` event by event."""
+    """Send the call (`opening`), then read its streamed answer, handing its text to `on_text` event by
+    event; all within `timeout` seconds. The connection is released however the reading ends."""
     received: list[str] = []
-    pending = ""
+    splitter = _EventSplitter()
     try:
         async with asyncio.timeout(timeout):
-            async for piece in pieces:
-                received.append(piece)
-                pending += piece
-                if (end := _last_event_end(pending)) is None:
-                    continue
-                complete, pending = pending[:end], pending[end:]
-                for event in sse_events(complete):
-                    if text := adapter.stream_text(event):
+            pieces = await opening
+            async with contextlib.aclosing(pieces):
+                async for piece in pieces:
+                    received.append(piece)
+                    for text in _checked(adapter, partial(_answer_text, adapter, splitter.feed(piece)), received):
                         on_text(text)
-        return adapter.decode_stream("".join(received))
     except TimeoutError:
         raise Timeout(f"the streamed answer took longer than {timeout:.0f} s", provider=adapter.name) from None
-    except ValueError as exc:  # MalformedBody, or a pydantic ValidationError
+    return _checked(adapter, partial(adapter.decode_stream, "".join(received)), received)
+
+
+def _answer_text(adapter: Adapter, events: str) -> list[str]:
+    """The pieces of answer text in complete server-sent `events`."""
+    return [text for event in sse_events(events) if (text := adapter.stream_text(event))]
+
+
+class _EventSplitter:
+    """Cuts streamed text into complete server-sent events as it arrives, looking at each piece once."""
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []  # the text after the last complete event
+        self._tail = ""  # its last 3 characters: an event end may start there and finish in the next piece
+
+    def feed(self, piece: str) -> str:
+        """The text of the events `piece` completes ("" if none)."""
+        ends = [match.end() for match in _EVENT_END.finditer(self._tail + piece)]
+        cut = ends[-1] - len(self._tail) if ends else 0
+        if cut <= 0:
+            self._pending.append(piece)
+            self._tail = (self._tail + piece)[-3:]
+            return ""
+        complete = "".join(self._pending) + piece[:cut]
+        self._pending, self._tail = [piece[cut:]], piece[cut:][-3:]
+        return complete
+
+
+def _checked(adapter: Adapter, read: Callable[[], _T], received: list[str]) -> _T:
+    """`read()`; a stream it cannot read is a retryable `ServerError` (a vendor's own error event raises as is)."""
+    try:
+        return read()
+    except (MalformedBody, ValidationError) as exc:
         raise ServerError(
-            f"the streamed answer does not have the shape of a {adapter.name} stream: {exc}",
+            f"the streamed answer is not a well-formed {adapter.name} stream: {exc}",
             provider=adapter.name,
             status=200,
             body="".join(received)[:2000],
         ) from exc
-
-
-def _last_event_end(text: str) -> int | None:
-    ends = [match.end() for match in _EVENT_END.finditer(text)]
-    return ends[-1] if ends else None
 
 
 async def _send_openai(request: ModelRequest, body: dict[str, Any], timeout: float) -> bytes:
@@ -134,7 +164,7 @@ async def _send_openai(request: ModelRequest, body: dict[str, Any], timeout: flo
     return response.content
 
 
-async def _stream_openai(request: ModelRequest, body: dict[str, Any], timeout: float) -> AsyncIterator[str]:
+async def _stream_openai(request: ModelRequest, body: dict[str, Any], timeout: float) -> AsyncGenerator[str]:
     import httpx2
 
     client = _client("openai", _new_openai_client)
@@ -145,8 +175,7 @@ async def _stream_openai(request: ModelRequest, body: dict[str, Any], timeout: f
         options={"timeout": _httpx_timeout(timeout)},
         stream=True,
     )
-    async for text in _text_of(response):
-        yield text
+    return _text_of(response)
 
 
 async def _send_anthropic(request: ModelRequest, body: dict[str, Any], timeout: float) -> bytes:
@@ -158,7 +187,7 @@ async def _send_anthropic(request: ModelRequest, body: dict[str, Any], timeout: 
     return response.content
 
 
-async def _stream_anthropic(request: ModelRequest, body: dict[str, Any], timeout: float) -> AsyncIterator[str]:
+async def _stream_anthropic(request: ModelRequest, body: dict[str, Any], timeout: float) -> AsyncGenerator[str]:
     import httpx2
 
     body, options = _anthropic_post(body, timeout)
@@ -166,8 +195,7 @@ async def _stream_anthropic(request: ModelRequest, body: dict[str, Any], timeout
     response = await client.post(
         "/v1/messages", body={**body, "stream": True}, cast_to=httpx2.Response, options=options, stream=True
     )
-    async for text in _text_of(response):
-        yield text
+    return _text_of(response)
 
 
 def _anthropic_post(body: dict[str, Any], timeout: float) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -181,7 +209,7 @@ def _anthropic_post(body: dict[str, Any], timeout: float) -> tuple[dict[str, Any
     return body, options
 
 
-async def _text_of(response: Any) -> AsyncIterator[str]:
+async def _text_of(response: Any) -> AsyncGenerator[str]:
     """The text of an unread httpx response as it arrives; the connection is released at the end."""
     try:
         async for text in response.aiter_text():
@@ -205,7 +233,7 @@ async def _send_gemini(request: ModelRequest, body: dict[str, Any], timeout: flo
     return response.body.encode() if isinstance(response.body, str) else b""
 
 
-async def _stream_gemini(request: ModelRequest, body: dict[str, Any], timeout: float) -> AsyncIterator[str]:
+async def _stream_gemini(request: ModelRequest, body: dict[str, Any], timeout: float) -> AsyncGenerator[str]:
     from google.genai import types
 
     from durable_llm.providers.gemini import ADAPTER as gemini
@@ -215,8 +243,14 @@ async def _stream_gemini(request: ModelRequest, body: dict[str, Any], timeout: f
     chunks = await client.aio._api_client.async_request_streamed(
         "post", gemini.request_path(request, stream=True), body, types.HttpOptions(timeout=round(timeout * 1000))
     )
-    async for chunk in chunks:
-        yield f"data: {chunk.body}\n\n"
+    return _events_of(chunks)
+
+
+async def _events_of(chunks: AsyncGenerator[Any]) -> AsyncGenerator[str]:
+    """Gemini's parsed stream chunks as server-sent events again; the SDK's stream is closed at the end."""
+    async with contextlib.aclosing(chunks):
+        async for chunk in chunks:
+            yield f"data: {chunk.body}\n\n"
 
 
 _SENDERS: dict[str, Callable[[ModelRequest, dict[str, Any], float], Awaitable[bytes]]] = {
@@ -225,7 +259,7 @@ _SENDERS: dict[str, Callable[[ModelRequest, dict[str, Any], float], Awaitable[by
     "gemini": _send_gemini,
 }
 
-_STREAMERS: dict[str, Callable[[ModelRequest, dict[str, Any], float], AsyncIterator[str]]] = {
+_STREAMERS: dict[str, Callable[[ModelRequest, dict[str, Any], float], Awaitable[AsyncGenerator[str]]]] = {
     "openai": _stream_openai,
     "anthropic": _stream_anthropic,
     "gemini": _stream_gemini,
@@ -305,9 +339,12 @@ def _missing_credentials(provider: str, variable: str) -> AuthenticationFailed:
 
 def _classify(adapter: Adapter, exc: Exception) -> ProviderError | None:
     """The `ProviderError` an SDK or HTTP-client exception stands for, or None if it is neither."""
-    response = getattr(exc, "response", None)
-    if _is_status_error(exc) and response is not None:
+    response: Any = getattr(exc, "response", None)
+    if _is_status_error(exc) and isinstance(getattr(response, "content", None), bytes):
         return adapter.decode_error(response.status_code, response.headers, response.content)
+    if _is_status_error(exc):  # google-genai raises an error chunk of a stream itself, its body parsed
+        body = json.dumps(getattr(exc, "details", None)).encode()
+        return adapter.decode_error(getattr(exc, "code", None) or 500, getattr(response, "headers", None) or {}, body)
     if _is_timeout(exc):
         return Timeout(f"no answer in time ({type(exc).__name__})", provider=adapter.name)
     if _is_connection_error(exc):

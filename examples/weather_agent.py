@@ -35,12 +35,13 @@ class PrintAsWritten:
     """Prints each model call's answer while the model writes it; the workflow records it whole."""
 
     def __init__(self) -> None:
-        self.call: tuple[str, int] | None = None
+        self.call: tuple[str, str, int] | None = None
 
     def __call__(self, delta: TextDelta) -> None:
-        if (delta.call, delta.attempt) != self.call:  # a new call, or a retry starting over
+        call = (delta.run_id, delta.call, delta.attempt)
+        if call != self.call:  # a new call, or a retry starting over
             print("\nagent: " if self.call else "agent: ", end="")
-            self.call = (delta.call, delta.attempt)
+            self.call = call
         print(delta.text, end="", flush=True)
 
 

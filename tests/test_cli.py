@@ -496,6 +496,8 @@ def test_the_status_line_previews_the_answer_being_written_of_the_followed_conve
         assert live.preview(12) == "…light wind."
         live.receive(TextDelta("chat-1", "run", "7", 2, "agent", "Sunny"))  # the call is retried: starts over
         assert live.preview(80) == "Sunny"
+        live.receive(TextDelta("chat-1", "run-2", "7", 2, "agent", "Cloudy"))  # same call id in the next run
+        assert live.preview(80) == "Cloudy"
         live.forget()
         assert live.preview(80) is None
     live.receive(TextDelta("chat-1", "run", "9", 1, "agent", "after the command stopped following"))

@@ -154,7 +154,8 @@ async def test_weather_agent_example_runs_as_a_script_without_keys(temporal_env,
     assert done.returncode == 0, done.stderr
     assert "(no GEMINI_API_KEY: a local fake gemini server answers from a script)" in done.stdout
     assert 'tool call: get_forecast({"latitude":37.7749,"longitude":-122.4194})' in done.stdout
-    assert "In San Francisco — This Afternoon: 61°F" in done.stdout  # the canned NWS fixture, through the tool
+    # Printed as it streamed in: the canned NWS fixture, through the tool.
+    assert "agent: In San Francisco — This Afternoon: 61°F" in done.stdout
     assert "California has 2 active alert(s); the first: Winter Storm Warning." in done.stdout
     assert "2 model calls" in done.stdout
     assert sorted(nws.paths) == [

@@ -499,3 +499,37 @@ async def test_a_streamed_call_refused_with_a_429_is_rate_limited_like_any_other
 
     assert caught.value.retry_after == 7
     assert server.calls == 1
+
+
+VENDOR_ERROR_EVENTS = {
+    "openai": 'event: error\ndata: {"type":"error","code":"server_error","message":"Retry.","sequence_number":0}\n\n',
+    "anthropic": 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n',
+    "gemini": 'data: {"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}\r\n\r\n',
+}
+
+
+async def test_an_error_the_vendor_sends_inside_a_stream_is_classified_and_retryable(provider: str, serve) -> None:
+    server = serve(reply("never sent"))
+    server.fail(200, body=VENDOR_ERROR_EVENTS[provider])  # the answer had begun: status 200, then an error event
+
+    with pytest.raises(ProviderError) as caught:
+        await call_vendor(weather_request(provider), provider=provider, on_text=lambda text: None)
+
+    assert caught.value.retryable
+    assert isinstance(caught.value, (ServerError, Overloaded)), repr(caught.value)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 4096])
+def test_events_are_cut_whole_however_the_network_splits_the_stream(provider: str, size: int) -> None:
+    from durable_llm.providers._wire import sse_events
+    from durable_llm.transport import _EventSplitter
+
+    answer = reply(LONG_ANSWER).model_copy(update={"provider": provider, "model": MODELS[provider], "id": "answer-1"})
+    stream = get_adapter(provider).encode_stream(answer)
+    splitter = _EventSplitter()
+
+    cut = [splitter.feed(stream[i : i + size]) for i in range(0, len(stream), size)]
+
+    # Every event complete and in order; at most the last line end is held back (a CR may precede an LF).
+    assert stream.startswith("".join(cut)) and not stream.removeprefix("".join(cut)).strip("\r\n")
+    assert [e for text in cut for e in sse_events(text)] == sse_events(stream)

@@ -1051,8 +1051,8 @@ class GeminiAdapter:
         """The neutral response for a recorded stream (SSE text, or the JSON array without alt=sse).
 
         An error object in the stream raises its classified `ProviderError`; a stream that ends
-        before any chunk gave a `finishReason` (or a blocked prompt's `blockReason`) was cut short
-        and raises `MalformedBody`.
+        before the answer's (first candidate's) `finishReason`, or a blocked prompt's `blockReason`,
+        was cut short and raises `MalformedBody`.
         """
         chunks = stream_chunks(sse_text)
         for chunk in chunks:
@@ -1118,9 +1118,11 @@ class GeminiAdapter:
 
 
 def _ends_the_answer(chunk: dict[str, Any]) -> bool:
-    """Whether a stream chunk finishes the answer: a candidate's finishReason, or a blocked prompt."""
+    """Whether a stream chunk finishes the answer: the first candidate's finishReason, or a blocked prompt."""
     candidates = chunk.get("candidates")
-    if isinstance(candidates, list) and any(isinstance(c, dict) and c.get("finishReason") for c in candidates):
+    if isinstance(candidates, list) and any(
+        isinstance(c, dict) and c.get("index", 0) == 0 and c.get("finishReason") for c in candidates
+    ):
         return True
     feedback = chunk.get("promptFeedback")
     return isinstance(feedback, dict) and bool(feedback.get("blockReason"))
