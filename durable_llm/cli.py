@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
@@ -696,6 +697,9 @@ def main() -> None:
         code: object = 0
     except SystemExit as exc:
         code = exc.code
+    except BaseException:  # a bug of ours: say where, as Python would
+        traceback.print_exc()
+        code = 1
     if not isinstance(code, int):
         if code is not None:
             print(code, file=sys.stderr)
