@@ -89,7 +89,7 @@ def demo(
     ] = None,
     model: ModelOption = None,
     think: Annotated[
-        float, typer.Option(help="Seconds the fake model takes per call (offline), time enough to press Ctrl-C.")
+        float, typer.Option(help="About the seconds the fake model takes per call (offline): time to press Ctrl-C.")
     ] = 1.0,
 ) -> None:
     """Run the weather agent end to end: Temporal server, worker, model, tools.
@@ -214,12 +214,12 @@ def _go_offline(stack: AsyncExitStack, settings: Settings, think: float) -> None
     from durable_llm.testing import FakeVendorServer
 
     def slow_model(request: Any) -> Any:
-        time.sleep(think)
+        time.sleep(think / 2)  # the rest of the time goes into writing the answer, event by event
         return weather.scripted_weather_model(request)
 
     saved = dict(os.environ)
     stack.callback(_restore_environment, saved)
-    fake = stack.enter_context(FakeVendorServer(settings.provider, responses=slow_model))
+    fake = stack.enter_context(FakeVendorServer(settings.provider, responses=slow_model, event_interval=think / 20))
     os.environ.update(fake.env())
     if "NWS_BASE_URL" not in os.environ:
         os.environ.update(stack.enter_context(weather.NWSStub()).env())
@@ -563,7 +563,7 @@ class _LiveAnswer:
         return flat if len(flat) <= width else "…" + flat[-(width - 1) :]
 
     def forget(self) -> None:
-        """The answer is complete (it is printed whole with its message)."""
+        """The answer is complete (printed whole with its message); a call still writing shows again."""
         self._call, self._text = None, ""
 
 
@@ -572,6 +572,8 @@ _LIVE = _LiveAnswer()
 
 def _print_message(message: Message) -> None:
     """One message, readable: text by role, tool calls and results on their own lines."""
+    if message.role == "assistant":
+        _LIVE.forget()  # the answer is printed whole: no preview of it any more
     for part in message.parts:
         if isinstance(part, TextPart) and message.role == "user":
             console.print(f"[bold cyan]you[/]: {escape(part.text)}")

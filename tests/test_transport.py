@@ -533,3 +533,19 @@ def test_events_are_cut_whole_however_the_network_splits_the_stream(provider: st
     # Every event complete and in order; at most the last line end is held back (a CR may precede an LF).
     assert stream.startswith("".join(cut)) and not stream.removeprefix("".join(cut)).strip("\r\n")
     assert [e for text in cut for e in sse_events(text)] == sse_events(stream)
+
+
+async def test_answer_text_reaches_on_text_while_the_stream_is_still_coming(provider: str, monkeypatch) -> None:
+    # The events go out 20 ms apart: a transport that read the whole body first would hand out
+    # every piece at the end.
+    with FakeVendorServer(provider, responses=[reply(LONG_ANSWER)], event_interval=0.02) as server:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        arrivals: list[float] = []
+        await call_vendor(
+            weather_request(provider), provider=provider, on_text=lambda _: arrivals.append(time.monotonic())
+        )
+        finished = time.monotonic()
+
+    assert len(arrivals) > 5
+    assert finished - arrivals[0] > 0.1  # at least 5 more events were still to come

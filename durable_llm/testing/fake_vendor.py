@@ -126,11 +126,13 @@ class FakeVendorServer:
     answers with a 400 so the caller fails instead of retrying). Faults (`fail`, `delay`,
     `drop_connection`, `malformed`) apply to the next calls, or from call number `at`
     (1-based), for `times` calls; a faulted call consumes no scripted response. Safe to use
-    from any thread.
+    from any thread. A streamed answer's events go out `event_interval` seconds apart, as a model
+    writing them would send them.
     """
 
-    def __init__(self, provider: str, responses: Script = ()) -> None:
+    def __init__(self, provider: str, responses: Script = (), *, event_interval: float = 0.0) -> None:
         self.provider = provider
+        self.event_interval = event_interval
         self._adapter = get_adapter(provider)
         self._script = responses if callable(responses) else _in_order(responses)
         self._lock = threading.Lock()
@@ -365,7 +367,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        answer = cast(_HTTPServer, self.server).fake._answer(self.path, dict(self.headers.items()), raw)
+        fake = cast(_HTTPServer, self.server).fake
+        answer = fake._answer(self.path, dict(self.headers.items()), raw)
         # One request per connection: no idle keep-alive socket can outlive the server and
         # answer for it after a new server reuses the port.
         self.close_connection = True
@@ -380,9 +383,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.end_headers()
             # A stream goes out event by event, so a client sees its pieces arrive one at a time.
+            interval = fake.event_interval if answer.headers.get("Content-Type") == "text/event-stream" else 0
             for event in re.split(rb"(?<=\n\n)|(?<=\r\n\r\n)", answer.body):
                 self.wfile.write(event)
                 self.wfile.flush()
+                if fake._closing.wait(interval):
+                    return
         except OSError:
             pass  # the client gave up (its timeout fired during a delay): nobody to answer
 
