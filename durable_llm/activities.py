@@ -390,7 +390,7 @@ async def _vendor_reply(agent: Agent, request: ModelRequest, on_text: Callable[[
     from durable_llm.transport import call_vendor
 
     try:
-        # The agent's model_timeout (the activity's start-to-close) bounds the call, not the transport's default.
+        # Not the transport's 10-minute default: a longer model_timeout (the activity's start-to-close) must hold.
         timeout = agent.model_timeout.total_seconds()
         return await call_vendor(request, provider=agent.provider, timeout=timeout, on_text=on_text)
     except ProviderError as err:

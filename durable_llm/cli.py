@@ -699,6 +699,8 @@ def main() -> None:
         code: object = 0
     except SystemExit as exc:
         code = exc.code
+    except KeyboardInterrupt:
+        code = 130
     except BaseException:  # a bug of ours: say where, as Python would
         traceback.print_exc()
         code = 1

@@ -93,7 +93,7 @@ async def call_vendor(
 _T = TypeVar("_T")
 
 # An SSE event ends with an empty line; a line ends with CRLF, LF or CR.
-_EVENT_END = re.compile(r"(?:\r\n|\r|\n){2}")
+_EVENT_END = re.compile(r"(?:\r\n|\r(?!\n)|\n){2}")
 
 
 async def _streamed(
@@ -112,7 +112,7 @@ async def _streamed(
                     for text in _checked(adapter, partial(_answer_text, adapter, splitter.feed(piece)), received):
                         on_text(text)
     except TimeoutError:
-        raise Timeout(f"the streamed answer took longer than {timeout:.0f} s", provider=adapter.name) from None
+        raise Timeout(f"the streamed answer took longer than {timeout:g} s", provider=adapter.name) from None
     return _checked(adapter, partial(adapter.decode_stream, "".join(received)), received)
 
 
@@ -239,18 +239,13 @@ async def _stream_gemini(request: ModelRequest, body: dict[str, Any], timeout: f
     from durable_llm.providers.gemini import ADAPTER as gemini
 
     client = _client("gemini", _new_gemini_client)
-    # The SDK reads the server-sent events and yields each one's JSON: written back as an event.
-    chunks = await client.aio._api_client.async_request_streamed(
-        "post", gemini.request_path(request, stream=True), body, types.HttpOptions(timeout=round(timeout * 1000))
-    )
-    return _events_of(chunks)
-
-
-async def _events_of(chunks: AsyncGenerator[Any]) -> AsyncGenerator[str]:
-    """Gemini's parsed stream chunks as server-sent events again; the SDK's stream is closed at the end."""
-    async with contextlib.aclosing(chunks):
-        async for chunk in chunks:
-            yield f"data: {chunk.body}\n\n"
+    api = client.aio._api_client
+    # The SDK's own stream reader parses each event and raises its own errors for error chunks and
+    # for what it cannot parse; the raw answer goes to the adapter instead, like the other vendors'.
+    options = types.HttpOptions(timeout=round(timeout * 1000))
+    http_request = api._build_request("post", gemini.request_path(request, stream=True), body, options)
+    response = await api._async_request(http_request=http_request, http_options=options, stream=True)
+    return _text_of(response.response_stream)
 
 
 _SENDERS: dict[str, Callable[[ModelRequest, dict[str, Any], float], Awaitable[bytes]]] = {
@@ -339,12 +334,9 @@ def _missing_credentials(provider: str, variable: str) -> AuthenticationFailed:
 
 def _classify(adapter: Adapter, exc: Exception) -> ProviderError | None:
     """The `ProviderError` an SDK or HTTP-client exception stands for, or None if it is neither."""
-    response: Any = getattr(exc, "response", None)
-    if _is_status_error(exc) and isinstance(getattr(response, "content", None), bytes):
+    response = getattr(exc, "response", None)
+    if _is_status_error(exc) and response is not None:
         return adapter.decode_error(response.status_code, response.headers, response.content)
-    if _is_status_error(exc):  # google-genai raises an error chunk of a stream itself, its body parsed
-        body = json.dumps(getattr(exc, "details", None)).encode()
-        return adapter.decode_error(getattr(exc, "code", None) or 500, getattr(response, "headers", None) or {}, body)
     if _is_timeout(exc):
         return Timeout(f"no answer in time ({type(exc).__name__})", provider=adapter.name)
     if _is_connection_error(exc):

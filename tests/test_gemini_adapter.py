@@ -922,3 +922,14 @@ def test_a_signed_text_part_streamed_after_another_stays_a_part_of_its_own():
         stop_reason="end_turn",
     )
     assert ADAPTER.decode_stream(ADAPTER.encode_stream(response)).message.parts == parts
+
+
+def test_stream_text_follows_the_answer_candidate_not_the_first_in_the_chunk():
+    chunk = {
+        "candidates": [
+            {"index": 1, "content": {"role": "model", "parts": [{"text": "B"}]}},
+            {"index": 0, "content": {"role": "model", "parts": [{"text": "A"}]}},
+        ]
+    }
+    assert ADAPTER.stream_text(chunk) == "A"
+    assert ADAPTER.stream_text({"candidates": [{"index": 1, "content": {"parts": [{"text": "B"}]}}]}) == ""

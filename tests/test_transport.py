@@ -549,3 +549,26 @@ async def test_answer_text_reaches_on_text_while_the_stream_is_still_coming(prov
 
     assert len(arrivals) > 5
     assert finished - arrivals[0] > 0.1  # at least 5 more events were still to come
+
+
+async def test_a_stream_that_is_not_the_vendors_is_a_retryable_server_error(provider: str, serve) -> None:
+    server = serve(reply("never sent"))
+    server.fail(200, body="data: {oops\n\n")
+
+    with pytest.raises(ServerError) as caught:
+        await call_vendor(weather_request(provider), provider=provider, on_text=lambda text: None)
+
+    assert caught.value.retryable and caught.value.status == 200
+
+
+@pytest.mark.parametrize("cut", range(1, 40))
+def test_an_event_whose_data_spans_crlf_lines_is_not_cut_inside(cut: int) -> None:
+    from durable_llm.providers._wire import sse_events
+    from durable_llm.transport import _EventSplitter
+
+    stream = 'event: x\r\ndata: {"type":\r\ndata: "ping"}\r\n\r\ndata: {"n":1}\r\n\r\n'
+    splitter = _EventSplitter()
+
+    cut_text = [splitter.feed(stream[:cut]), splitter.feed(stream[cut:])]
+
+    assert [e for text in cut_text for e in sse_events(text)] == [{"type": "ping"}, {"n": 1}]

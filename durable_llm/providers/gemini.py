@@ -1076,9 +1076,18 @@ class GeminiAdapter:
         )
 
     def stream_text(self, event: dict[str, Any]) -> str:
-        """The answer text one decoded stream chunk adds ("" for thoughts and anything else)."""
+        """The answer text one decoded stream chunk adds ("" for thoughts and anything else).
+
+        The answer is the first candidate (`index` 0), as `decode_stream` folds it.
+        """
+        candidates = event.get("candidates")
+        answer = (
+            [c for c in candidates if isinstance(c, dict) and c.get("index", 0) == 0]
+            if isinstance(candidates, list)
+            else []
+        )
         try:
-            parts = event["candidates"][0]["content"]["parts"]
+            parts = answer[0]["content"]["parts"]
         except (KeyError, IndexError, TypeError):
             return ""
         return "".join(
