@@ -57,6 +57,15 @@ def _event(data: str, path: str) -> dict[str, Any]:
     return event
 
 
+STREAM_PIECE_CHARS = 24
+"""Characters per text delta of an encoded stream: a few tokens' worth, so consumers see the text grow."""
+
+
+def stream_pieces(text: str) -> list[str]:
+    """`text` cut into the deltas an encoded stream sends it in (`STREAM_PIECE_CHARS` each)."""
+    return [text[start : start + STREAM_PIECE_CHARS] for start in range(0, len(text), STREAM_PIECE_CHARS)]
+
+
 def compact_json(value: Any) -> str:
     """`value` as JSON text without spaces, non-ASCII kept: the form models write tool arguments in."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

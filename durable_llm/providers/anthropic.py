@@ -64,7 +64,7 @@ from durable_llm.conversation import (
     ToolSpec,
     Usage,
 )
-from durable_llm.providers._wire import JSON_TYPES, compact_json, error_json, json_type, sse_events
+from durable_llm.providers._wire import JSON_TYPES, compact_json, error_json, json_type, sse_events, stream_pieces
 from durable_llm.providers.base import MalformedBody
 from durable_llm.providers.errors import (
     ERROR_TYPES,
@@ -823,9 +823,6 @@ def _stream_error(event: dict[str, Any]) -> ProviderError:
     return _classified(None, {}, json.dumps(event), event)
 
 
-_CHUNK = 24
-"""Characters per text, thinking or tool-JSON delta: enough deltas to look like a live answer."""
-
 _STREAMED_INPUT = ("tool_use", "server_tool_use", "mcp_tool_use")
 """Blocks whose `input` arrives as input_json_delta pieces; other non-text blocks come whole."""
 
@@ -833,10 +830,6 @@ _STOP_KEYS = ("stop_reason", "stop_sequence", "stop_details")
 # message_delta's usage: the running totals, then what is only known once the message ends.
 _TOTALS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
 _END_USAGE = ("server_tool_use", "output_tokens_details", "iterations")
-
-
-def _chunks(text: str) -> list[str]:
-    return [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)]
 
 
 def _streamed_block(block: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -847,13 +840,13 @@ def _streamed_block(block: dict[str, Any]) -> tuple[dict[str, Any], list[dict[st
         if isinstance(block.get("citations"), list):
             start["citations"] = []
             deltas = [{"type": "citations_delta", "citation": c} for c in block["citations"]]
-        return start, deltas + [{"type": "text_delta", "text": t} for t in _chunks(block["text"])]
+        return start, deltas + [{"type": "text_delta", "text": t} for t in stream_pieces(block["text"])]
     if kind == "thinking":
-        deltas = [{"type": "thinking_delta", "thinking": t} for t in _chunks(block["thinking"])]
+        deltas = [{"type": "thinking_delta", "thinking": t} for t in stream_pieces(block["thinking"])]
         signature = {"type": "signature_delta", "signature": block["signature"]}
         return {**block, "thinking": "", "signature": ""}, [*deltas, signature]
     if kind in _STREAMED_INPUT:
-        pieces = _chunks(compact_json(block["input"]))
+        pieces = stream_pieces(compact_json(block["input"]))
         return {**block, "input": {}}, [{"type": "input_json_delta", "partial_json": p} for p in pieces]
     if kind == "compaction":
         summary = {k: block[k] for k in ("content", "encrypted_content") if k in block}

@@ -65,7 +65,7 @@ from durable_llm.conversation import (
     Usage,
     strict_schema,
 )
-from durable_llm.providers._wire import JSON_TYPES, compact_json, error_json, json_type, sse_events
+from durable_llm.providers._wire import JSON_TYPES, compact_json, error_json, json_type, sse_events, stream_pieces
 from durable_llm.providers.base import MalformedBody
 from durable_llm.providers.errors import (
     ERROR_TYPES,
@@ -1036,10 +1036,6 @@ def _encode_usage(usage: Usage) -> dict[str, Any]:
 # --- streams and errors ------------------------------------------------------------------------
 
 
-_DELTA_CHARS = 24
-"""Characters per delta event of `encode_stream`: a few tokens' worth, so consumers see the text grow."""
-
-
 def _item_events(index: int, item: dict[str, Any]) -> list[dict[str, Any]]:
     """The stream events of one output item: added (still empty), its text or arguments in pieces, done."""
     where = {"item_id": item.get("id"), "output_index": index}
@@ -1051,7 +1047,9 @@ def _item_events(index: int, item: dict[str, Any]) -> list[dict[str, Any]]:
     elif item.get("type") == "function_call":
         arguments = item["arguments"]
         added = {**item, "status": "in_progress", "arguments": ""}
-        pieces = [{"type": "response.function_call_arguments.delta", **where, "delta": d} for d in _deltas(arguments)]
+        pieces = [
+            {"type": "response.function_call_arguments.delta", **where, "delta": d} for d in stream_pieces(arguments)
+        ]
         pieces.append({"type": "response.function_call_arguments.done", **where, "arguments": arguments})
     return [
         {"type": "response.output_item.added", "output_index": index, "item": added},
@@ -1066,7 +1064,9 @@ def _content_events(where: dict[str, Any], part: dict[str, Any]) -> list[dict[st
     if part.get("type") == "output_text":
         text = part["text"]
         empty = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
-        pieces = [{"type": "response.output_text.delta", **where, "delta": d, "logprobs": []} for d in _deltas(text)]
+        pieces = [
+            {"type": "response.output_text.delta", **where, "delta": d, "logprobs": []} for d in stream_pieces(text)
+        ]
         pieces += [
             {"type": "response.output_text.annotation.added", **where, "annotation_index": i, "annotation": annotation}
             for i, annotation in enumerate(part.get("annotations", []))
@@ -1077,17 +1077,13 @@ def _content_events(where: dict[str, Any], part: dict[str, Any]) -> list[dict[st
     elif part.get("type") == "refusal":
         refusal = part["refusal"]
         empty = {"type": "refusal", "refusal": ""}
-        pieces = [{"type": "response.refusal.delta", **where, "delta": d} for d in _deltas(refusal)]
+        pieces = [{"type": "response.refusal.delta", **where, "delta": d} for d in stream_pieces(refusal)]
         pieces.append({"type": "response.refusal.done", **where, "refusal": refusal})
     return [
         {"type": "response.content_part.added", **where, "part": empty},
         *pieces,
         {"type": "response.content_part.done", **where, "part": part},
     ]
-
-
-def _deltas(text: str) -> list[str]:
-    return [text[start : start + _DELTA_CHARS] for start in range(0, len(text), _DELTA_CHARS)]
 
 
 _QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "billing_not_active"})
