@@ -553,7 +553,8 @@ class _LiveAnswer:
         try:
             yield
         finally:
-            self._workflow, self._call, self._text = None, None, ""
+            self._workflow = None
+            self.forget()
 
     def preview(self, width: int) -> str | None:
         """The end of the answer being written, on one line of at most `width` characters."""
