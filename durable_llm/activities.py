@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import contextvars
 import dataclasses
 import inspect
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -55,7 +58,7 @@ MODEL_ACTIVITY = "durable_llm.call_model"
 HEARTBEAT_INTERVAL = 1.0
 """Seconds between heartbeats of a running model call or tool (less if the heartbeat timeout is short)."""
 
-MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=3)
 """How soon a model call on a dead worker is noticed and retried elsewhere."""
 
 SAVE_TRANSCRIPT_ACTIVITY = "durable_llm.save_transcript"
@@ -76,6 +79,14 @@ class ModelTurn(FrozenModel):
     version: int
     workflow_id: str | None = None
     run_id: str | None = None
+    left_out: tuple[tuple[int, int], ...] = ()
+    """Ranges `(start, end)` of messages kept for the record but not sent: exchanges that failed for good."""
+
+    def sent(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
+        """The messages of the transcript the model is shown: all but those `left_out`."""
+        if not self.left_out:
+            return messages
+        return tuple(m for i, m in enumerate(messages) if not any(start <= i < end for start, end in self.left_out))
 
     @property
     def conversation_id(self) -> str:
@@ -161,7 +172,7 @@ class AgentActivities:
     async def call_model(self, turn: ModelTurn) -> ModelResponse:
         """Call the agent's model on the first `turn.version` messages of the conversation."""
         agent, messages = await self._transcript(turn)
-        request = self._request(agent, messages)
+        request = self._request(agent, turn.sent(messages))
         async with _heartbeating():
             on_text = self._text_listener(agent)
             if agent.provider == "test":
@@ -267,12 +278,16 @@ class AgentActivities:
                 if inspect.iscoroutinefunction(fn):
                     value = await fn(*leading, **arguments)
                 else:
-                    value = await asyncio.to_thread(fn, *leading, **arguments)
+                    value = await _in_own_thread(fn, *leading, **arguments)
+                result = _result(call, value)
+                # Serialised here, not after returning: a result that cannot be must not make Temporal run
+                # the tool again.
+                converter.to_payload(result)
+                return result
             except ApplicationError:
                 raise
             except Exception as err:
-                return error_result(call, f"{spec.name} failed: {type(err).__name__}: {err}")
-        return _result(call, value)
+                return error_result(call, f"{spec.name} failed: {type(err).__name__}: {_cut(str(err))}")
 
     async def _scripted_reply(self, name: str, request: ModelRequest) -> ModelResponse:
         """The scripted model's answer; a script that fails is a bug in the test, so it is not retried."""
@@ -439,6 +454,45 @@ def _result(call: ToolCallPart, value: Any) -> ToolResultPart:
     if isinstance(value, list) and value and all(isinstance(v, (TextPart, MediaPart)) for v in value):
         return ToolResultPart(call_id=call.id, name=call.name, content=tuple(value))
     return ToolResultPart(call_id=call.id, name=call.name, value=_JSON.dump_python(value, mode="json"))
+
+
+async def _in_own_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a blocking tool in a thread of its own (with the activity's context).
+
+    Not in the event loop's shared pool: a tool that hangs past its timeout is abandoned, and
+    would otherwise hold one of that pool's few threads (which the blob store reads with) for good.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if done.cancelled():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(value)
+
+    def work() -> None:
+        value, error = None, None
+        try:
+            value = context.run(fn, *args, **kwargs)
+        except BaseException as err:
+            error = err
+        with contextlib.suppress(RuntimeError):  # the worker stopped meanwhile: nobody waits for it
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=work, name=f"durable_llm tool {getattr(fn, '__name__', 'tool')}", daemon=True).start()
+    return await done
+
+
+ERROR_TEXT_LIMIT = 4000
+"""At most this many characters of a tool's exception go back to the model."""
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= ERROR_TEXT_LIMIT else f"{text[:ERROR_TEXT_LIMIT]}... ({len(text):,} characters)"
 
 
 def error_result(call: ToolCallPart, message: str) -> ToolResultPart:

@@ -48,18 +48,32 @@ class RetryOptions(FrozenModel):
 
 
 class ToolOptions(FrozenModel):
-    """How one tool runs as an activity.
+    """How one tool runs as an activity, and when it may run more than once.
 
-    A tool's own exception is not retried: it goes back to the model as an error result. The
-    retry policy covers what the model cannot fix: a timeout, a worker that died mid-call (noticed
-    after `heartbeat_timeout`), or a `temporalio.exceptions.ApplicationError` the tool raised to
-    ask for a retry.
+    A tool runs once per call, except in two cases where it may have started without its
+    outcome reaching the workflow: the worker running it was lost (killed, crashed, cut off:
+    noticed after `heartbeat_timeout`), or it ran past `timeout`. Then Temporal runs it again,
+    up to `retry.maximum_attempts` in all, unless the tool is not `idempotent`. Nothing else
+    retries it: its own exception, an argument that does not validate, or a result that cannot be
+    serialised goes back to the model as an error result, once. A
+    `temporalio.exceptions.ApplicationError` the tool raises asks for a retry (idempotent tools only).
+
+    `idempotent=False` (e.g. `charge_card`): never started twice. If its outcome is unknown (worker
+    lost, timeout), the model is told so and must not assume either outcome. A synchronous tool
+    that overruns `timeout` is abandoned, not stopped: its thread runs on until the function returns.
     """
 
     timeout: timedelta = timedelta(minutes=5)
     heartbeat_timeout: timedelta = timedelta(seconds=3)
     retry: RetryOptions = RetryOptions(maximum_attempts=3)
     requires_approval: bool = False
+    idempotent: bool = True
+
+    def retry_policy(self) -> RetryPolicy:
+        """The Temporal retry policy of this tool's activity: a single attempt unless it is idempotent."""
+        if self.idempotent:
+            return self.retry.to_temporal()
+        return RetryOptions(maximum_attempts=1).to_temporal()
 
 
 class Agent(FrozenModel):
@@ -175,6 +189,18 @@ class TranscriptSnapshot(FrozenModel):
         return (*self.earlier, self.model_copy(update={"earlier": ()}))
 
 
+class FailedExchange(FrozenModel):
+    """Messages `start` to `end` (excluded) of an exchange that failed for good, e.g. on a vendor's 400.
+
+    They stay in the conversation for the record but are no longer sent to the model, so one bad
+    message (an attachment the vendor refuses, a context too long) does not fail every later one.
+    """
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    error: str
+
+
 class Checkpoint(FrozenModel):
     """Where a conversation that continued as new picks up: its transcript by reference and its totals."""
 
@@ -182,6 +208,7 @@ class Checkpoint(FrozenModel):
     usage: Usage = Usage()
     turns: int = 0
     run: int = Field(ge=2, description="which run of the conversation this is (the first is 1)")
+    failed_exchanges: tuple[FailedExchange, ...] = ()
 
 
 class AgentInput(FrozenModel):
@@ -199,11 +226,17 @@ class AgentInput(FrozenModel):
 
 
 class PendingApproval(FrozenModel):
-    """A tool call waiting for `approve_tool_call`."""
+    """A tool call waiting for `approve_tool_call(call_id, ...)`.
+
+    `call_id` names the call in `approve_tool_call`: the model's id for it when that is short, plain
+    and unique among the calls of its turn, else "<model call>.<position>". `tool_call_id` is the
+    id the model gave it, if any.
+    """
 
     call_id: str
     name: str
     arguments_raw: str
+    tool_call_id: str | None = None
 
 
 class AgentStatus(FrozenModel):
@@ -214,6 +247,7 @@ class AgentStatus(FrozenModel):
     turns: int = 0
     usage: Usage = Usage()
     run: int = Field(default=1, description="which run of the workflow: one more at each continue-as-new")
+    failed_exchanges: tuple[FailedExchange, ...] = ()
 
 
 class HistoryPage(FrozenModel):

@@ -10,12 +10,13 @@ resumed from a `Checkpoint` (continue-as-new) loads its earlier messages from th
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
 
 from durable_llm.activities import (
     LOAD_TRANSCRIPT_ACTIVITY,
@@ -33,6 +34,7 @@ from durable_llm.agent import (
     AgentState,
     AgentStatus,
     Checkpoint,
+    FailedExchange,
     HistoryPage,
     PendingApproval,
     StopReason,
@@ -52,6 +54,17 @@ PAGE_BYTES = 1 << 20
 
 SNAPSHOT_TIMEOUT = timedelta(minutes=2)
 """How long storing or loading a transcript snapshot may take (a blob of a few MB)."""
+
+_POSITIONAL_CALLS_PATCH = "durable_llm.positional_tool_calls"
+"""Tool activities and approvals keyed by model call and position, never by the model's call id.
+
+Runs started before it replay as they ran (an activity id built from the model's call id)."""
+
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9_.:|-]{1,100}")
+"""A model's call id short and plain enough to name its call in `approve_tool_call`."""
+
+_QUOTED_LIMIT = 120
+"""At most this many characters of a model-chosen name are quoted back to it in an error."""
 
 
 class AgentSession:
@@ -78,13 +91,27 @@ class AgentSession:
         self._phase: AgentState = "waiting_for_input"
         self._pending: dict[str, PendingApproval] = {}
         self._decisions: dict[str, tuple[bool, str | None]] = {}
+        self._failed: list[FailedExchange] = list(checkpoint.failed_exchanges) if checkpoint else []
         self._query = _register_transcript_query(self._transcript)
         info = workflow.info()
         share_in_process(info.workflow_id, info.run_id, self._query, self)
 
     async def run(self, text: str) -> AgentResult:
-        """Add the user's message and loop until the model answers without tools, or `max_turns`."""
+        """Add the user's message and loop until the model answers without tools, or `max_turns`.
+
+        If the exchange fails for good (the model call failed past its retries, or was refused),
+        the error is raised, and the exchange's messages are kept but never sent to the model again.
+        """
+        start = len(self.messages)
         self.messages.append(Message(role="user", parts=(TextPart(text=text),)))
+        try:
+            return await self._exchange()
+        except FailureError as err:
+            self._failed.append(FailedExchange(start=start, end=len(self.messages), error=str(err.cause or err)))
+            self._phase = "waiting_for_input"
+            raise
+
+    async def _exchange(self) -> AgentResult:
         for turn in range(1, self.agent.max_turns + 1):
             response = await self._call_model()
             calls = response.message.tool_calls
@@ -141,7 +168,13 @@ class AgentSession:
             # A few tries only: the chat refuses messages meanwhile, and can go on without it.
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
-        return Checkpoint(transcript=snapshot, usage=self.usage, turns=self.turns, run=self.run_number + 1)
+        return Checkpoint(
+            transcript=snapshot,
+            usage=self.usage,
+            turns=self.turns,
+            run=self.run_number + 1,
+            failed_exchanges=tuple(self._failed),
+        )
 
     def close(self) -> None:
         """Mark the conversation done: no more messages."""
@@ -168,6 +201,7 @@ class AgentSession:
             turns=self.turns,
             usage=self.usage,
             run=self.run_number,
+            failed_exchanges=tuple(self._failed),
         )
 
     def page(self, offset: int = 0, limit: int = 100) -> HistoryPage:
@@ -204,7 +238,8 @@ class AgentSession:
 
     def _turn(self) -> ModelTurn:
         """The reference activities read the transcript by: its query (in this run) and the message count."""
-        return ModelTurn(query=self._query, version=len(self.messages))
+        left_out = tuple((failed.start, failed.end) for failed in self._failed)
+        return ModelTurn(query=self._query, version=len(self.messages), left_out=left_out)
 
     def _idle(self, stop_reason: StopReason) -> AgentResult:
         self._phase = "waiting_for_input"
@@ -226,14 +261,21 @@ class AgentSession:
         return response
 
     async def _run_tools(self, calls: Sequence[ToolCallPart]) -> tuple[ToolResultPart, ...]:
+        """Run the calls in parallel; results pair with calls by position, whatever ids the model gave."""
         self._phase = "running_tools"
-        runs = (self._run_tool(call, call.id or f"{self.turns}.{index}") for index, call in enumerate(calls))
+        positional = workflow.patched(_POSITIONAL_CALLS_PATCH)
+        keys = (
+            _approval_keys(calls, self.turns)
+            if positional
+            else [c.id or f"{self.turns}.{i}" for i, c in enumerate(calls)]
+        )
+        runs = (self._run_tool(call, key, positional) for call, key in zip(calls, keys, strict=True))
         return tuple(await asyncio.gather(*runs))
 
-    async def _run_tool(self, call: ToolCallPart, key: str) -> ToolResultPart:
+    async def _run_tool(self, call: ToolCallPart, key: str, positional: bool) -> ToolResultPart:
         if call.name not in self.agent.tool_names:
             available = ", ".join(self.agent.tool_names) or "none"
-            return error_result(call, f"there is no tool named {call.name!r}; available tools: {available}")
+            return error_result(call, f"there is no tool named {_quoted(call.name)}; available tools: {available}")
         options = self.agent.options_for(call.name)
         if options.requires_approval:
             approved, reason = await self._approval(call, key)
@@ -245,17 +287,28 @@ class AgentSession:
                 # The activity needs only what the model wrote (the parsed copy is in the history
                 # already), and the agent's name for the tool's `ToolContext`.
                 args=[ToolCallPart(id=call.id, name=call.name, arguments_raw=call.arguments_raw), self.agent.name],
-                activity_id=f"tool-{self.turns}-{key}",
+                # Without an id, Temporal numbers the activity itself: unique, whatever the model wrote.
+                activity_id=None if positional else f"tool-{self.turns}-{key}",
+                summary=f"tool {call.name}" if positional else None,
                 result_type=ToolResultPart,
                 start_to_close_timeout=options.timeout,
                 heartbeat_timeout=options.heartbeat_timeout,
-                retry_policy=options.retry.to_temporal(),
+                retry_policy=options.retry_policy(),
             )
         except ActivityError as err:
+            if not options.idempotent and isinstance(err.cause, TimeoutError):
+                return error_result(
+                    call,
+                    f"the outcome of {call.name} is unknown: it may or may not have run to the end (the worker "
+                    "running it was lost or it timed out), and it is not run twice; do not assume it succeeded or "
+                    "failed, check before calling it again",
+                )
             return error_result(call, f"{call.name} did not complete: {err.cause or err}")
 
     async def _approval(self, call: ToolCallPart, key: str) -> tuple[bool, str | None]:
-        self._pending[key] = PendingApproval(call_id=key, name=call.name, arguments_raw=call.arguments_raw)
+        self._pending[key] = PendingApproval(
+            call_id=key, name=call.name, arguments_raw=call.arguments_raw, tool_call_id=call.id
+        )
         await workflow.wait_condition(lambda: key in self._decisions)
         del self._pending[key]
         return self._decisions.pop(key)
@@ -317,6 +370,20 @@ def _take_approvals(session: AgentSession) -> None:
     if isinstance(owner, AgentSession) and owner.status.state != "done":
         raise RuntimeError("another run_agent in this workflow is taking tool approvals; run them one at a time")
     workflow.set_update_handler(APPROVE_UPDATE, session.approve, validator=session.check_pending)
+
+
+def _approval_keys(calls: Sequence[ToolCallPart], turn: int) -> list[str]:
+    """The key `approve_tool_call` names each call by: the model's id if plain and unique, else "<turn>.<position>"."""
+    keys = [c.id if c.id and _KEY_PATTERN.fullmatch(c.id) else f"{turn}.{i}" for i, c in enumerate(calls)]
+    if len(set(keys)) < len(keys):
+        keys = [f"{turn}.{i}" for i in range(len(calls))]
+    return keys
+
+
+def _quoted(name: str) -> str:
+    """A model-chosen name as quoted in an error for the model: repr, cut short if long."""
+    quoted = repr(name)
+    return quoted if len(quoted) <= _QUOTED_LIMIT else f"{quoted[:_QUOTED_LIMIT]}... ({len(name):,} characters)"
 
 
 def _register_transcript_query(handler: Callable[[int], TranscriptPage]) -> str:

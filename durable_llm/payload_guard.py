@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+import temporalio.client
 from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -47,8 +48,8 @@ class PayloadTooLarge(ApplicationError):
     def __init__(self, what: str, size: int, limit: int = PAYLOAD_LIMIT):
         super().__init__(
             f"{what} is {size:,} bytes once serialized, over Temporal's payload limit of {limit:,} bytes. "
-            "Configure external storage (durable_llm.storage) so large payloads travel by reference, "
-            "or make the value smaller (e.g. have the tool return less).",
+            "Turn the blob store on (DurableLLMPlugin's default storage, or storage=s3_driver(...); "
+            "see durable_llm.storage) so large payloads travel by reference, or make the value smaller.",
             {"what": what, "size": size, "limit": limit},
             type="PayloadTooLarge",
             non_retryable=True,
@@ -78,11 +79,14 @@ def check_payload_size(
     return _check_payloads([_converter(converter).to_payload(value)], what=what, storage=storage, limit=limit)
 
 
-class PayloadGuard(Interceptor):
-    """Worker interceptor running `check_payload_size` on everything a workflow or activity sends.
+class PayloadGuard(temporalio.client.Interceptor, Interceptor):
+    """Client and worker interceptor running `check_payload_size` on everything sent to the history.
 
-    Covers activity and local activity arguments, child workflow and continue-as-new inputs,
-    workflow and update results, and activity results. Give it the same external storage as
+    Client side: workflow inputs, signal and update arguments, refused before they are sent.
+    Worker side: activity and local activity arguments, child workflow and continue-as-new inputs,
+    workflow and update results, activity results, and update arguments in the update's validator
+    (before the update is accepted: from a client without the guard, an update argument over the
+    limit would otherwise fail every later workflow task). Give it the same external storage as
     the data converter, or it will reject payloads the storage would have taken.
     """
 
@@ -94,6 +98,10 @@ class PayloadGuard(Interceptor):
         """Raise `PayloadTooLarge` if `values`, serialized as one payload field, would be over the limit."""
         payloads = _converter(converter).to_payloads(values)
         _check_payloads(payloads, what=what, storage=self.storage, limit=self.limit)
+
+    def intercept_client(self, next: temporalio.client.OutboundInterceptor) -> temporalio.client.OutboundInterceptor:
+        """Check what a client sends before it leaves."""
+        return _GuardedClient(next, self)
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         """Check each activity's result before the worker sends it."""
@@ -156,6 +164,10 @@ class _GuardedWorkflow(WorkflowInboundInterceptor):
         self._guard.check([result], what=f"the result of workflow {workflow.info().workflow_type!r}")
         return result
 
+    def handle_update_validator(self, input: HandleUpdateInput) -> None:
+        self._guard.check(input.args, what=f"the arguments of update {input.update!r}")
+        super().handle_update_validator(input)
+
     async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
         result = await super().handle_update_handler(input)
         self._guard.check([result], what=f"the result of update {input.update!r}")
@@ -182,3 +194,23 @@ class _GuardedWorkflowOutbound(WorkflowOutboundInterceptor):
     def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:
         self._guard.check(input.args, what="the continue-as-new input")
         super().continue_as_new(input)
+
+
+class _GuardedClient(temporalio.client.OutboundInterceptor):
+    def __init__(self, next: temporalio.client.OutboundInterceptor, guard: PayloadGuard):
+        super().__init__(next)
+        self._guard = guard
+
+    async def start_workflow(self, input: temporalio.client.StartWorkflowInput) -> temporalio.client.WorkflowHandle:
+        self._guard.check(input.args, what=f"the input of workflow {input.workflow!r}")
+        return await super().start_workflow(input)
+
+    async def signal_workflow(self, input: temporalio.client.SignalWorkflowInput) -> None:
+        self._guard.check(input.args, what=f"the arguments of signal {input.signal!r}")
+        await super().signal_workflow(input)
+
+    async def start_workflow_update(
+        self, input: temporalio.client.StartWorkflowUpdateInput
+    ) -> temporalio.client.WorkflowUpdateHandle:
+        self._guard.check(input.args, what=f"the arguments of update {input.update!r}")
+        return await super().start_workflow_update(input)

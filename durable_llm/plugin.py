@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from temporalio import activity
 from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.converter import DataConverter, ExternalStorage, StorageDriver
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    ExternalStorage,
+    StorageDriver,
+)
 from temporalio.plugin import SimplePlugin
 from temporalio.worker import WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
@@ -29,6 +36,15 @@ PASSTHROUGH_MODULES: tuple[str, ...] = ("openai", "anthropic", "google.genai", "
 clients (which the sandbox rejects), and durable_llm itself, whose workflow code is deterministic
 and whose models must be the same classes inside and outside the sandbox."""
 
+STICKY_TIMEOUT = timedelta(seconds=3)
+"""How long a workflow task waits for the worker that last ran the workflow before any worker may take it.
+
+Temporal's default, 10 s, is how long a conversation whose worker was killed stalls before another
+worker (or the restarted one) carries on; a worker's own `sticky_queue_schedule_to_start_timeout`,
+if not Temporal's default, is kept."""
+
+_TEMPORAL_STICKY_DEFAULT = timedelta(seconds=10)
+
 
 class DurableLLMPlugin(SimplePlugin):
     """Give it to `Client.connect(..., plugins=[...])`; every worker made from that client inherits it.
@@ -46,6 +62,9 @@ class DurableLLMPlugin(SimplePlugin):
     False for none (every payload then stays in the history, under Temporal's 2 MiB limit). It
     replaces any external storage already on the client's converter; every client and worker of a
     conversation needs the same.
+
+    With a payload codec on the client's converter (e.g. `AesGcmCodec`), failure messages and stack
+    traces are encoded by it too (they hold vendor error text and tool output).
 
     `on_text`, if given, makes this worker's model calls stream: it gets each piece of answer text
     as a `TextDelta` while the call runs (for a chat UI; a scripted model's answer comes in one
@@ -68,13 +87,15 @@ class DurableLLMPlugin(SimplePlugin):
             data_converter=self._converter,
             workflow_runner=_with_passthrough,
             activities=self.agent_activities.definitions(),
-            workflows=[AgentWorkflow],
+            workflows=_with_agent_workflow,
             interceptors=[PayloadGuard(self.storage)],
         )
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
         """Add durable_llm's workflow and activities; refuse activities of yours that would take the tools' calls."""
         config = super().configure_worker(config)
+        if config.get("sticky_queue_schedule_to_start_timeout", _TEMPORAL_STICKY_DEFAULT) == _TEMPORAL_STICKY_DEFAULT:
+            config["sticky_queue_schedule_to_start_timeout"] = STICKY_TIMEOUT
         ours = set(self.agent_activities.definitions())
         theirs = [activity._Definition.from_callable(fn) for fn in config.get("activities") or () if fn not in ours]
         names = {d.name for d in theirs if d is not None}
@@ -92,7 +113,17 @@ class DurableLLMPlugin(SimplePlugin):
 
     def _converter(self, existing: DataConverter | None) -> DataConverter:
         converter = _with_pydantic(existing)
+        if converter.payload_codec is not None and converter.failure_converter_class is DefaultFailureConverter:
+            converter = dataclasses.replace(
+                converter, failure_converter_class=DefaultFailureConverterWithEncodedAttributes
+            )
         return converter if self.storage is None else with_external_storage(converter, self.storage)
+
+
+def _with_agent_workflow(existing: Sequence[type] | None) -> list[type]:
+    """The worker's (or replayer's) workflows with `AgentWorkflow`, which may be listed already."""
+    workflows = list(existing or ())
+    return workflows if AgentWorkflow in workflows else [*workflows, AgentWorkflow]
 
 
 def _external_storage(storage: StorageDriver | ExternalStorage | Literal[False] | None) -> ExternalStorage | None:

@@ -13,6 +13,8 @@ import asyncio
 import dataclasses
 import hashlib
 import os
+import re
+import stat
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
@@ -30,6 +32,7 @@ from temporalio.converter import (
     StorageDriverRetrieveContext,
     StorageDriverStoreContext,
 )
+from temporalio.exceptions import ApplicationError
 
 if TYPE_CHECKING:
     import aioboto3
@@ -67,8 +70,26 @@ MAX_REMEMBERED_CLAIMS = 100_000
 """How many stored payloads a `CachedDriver` remembers the claims of (a few hundred bytes each)."""
 
 
+MAX_BLOB_BYTES = 256 * 1024 * 1024
+"""The largest blob a `LocalBlobDriver` reads back: a reference naming a larger file is refused."""
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
 class BlobNotFound(LookupError):
     """A history references a blob that this machine's store does not have."""
+
+
+class InvalidBlobReference(ApplicationError):
+    """A payload reference that no store of ours wrote (malformed, outside the store, tampered with).
+
+    References arrive with workflow inputs, update arguments and checkpoints, from whoever can
+    start a workflow: they are checked before anything is read. Not retryable, so the workflow
+    holding it fails with this error instead of retrying its task forever.
+    """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"invalid blob reference: {problem}", type="InvalidBlobReference", non_retryable=True)
 
 
 class LocalBlobDriver(StorageDriver):
@@ -107,8 +128,8 @@ class LocalBlobDriver(StorageDriver):
     async def retrieve(
         self, context: StorageDriverRetrieveContext, claims: Sequence[StorageDriverClaim]
     ) -> list[Payload]:
-        """Read and verify the payload behind each claim."""
-        digests = [claim.claim_data["hash_value"] for claim in claims]
+        """Read and verify the payload behind each claim (raises `InvalidBlobReference` for a bad one)."""
+        digests = [_checked_digest(claim) for claim in claims]
         blobs = await asyncio.to_thread(lambda: [self._read(d) for d in digests])
         return [Payload.FromString(blob) for blob in blobs]
 
@@ -133,7 +154,7 @@ class LocalBlobDriver(StorageDriver):
             paths.append(self._legacy / paths[0].relative_to(self.directory))
         for path in paths:
             try:
-                blob = path.read_bytes()
+                blob = _read_regular_file(path)
                 break
             except FileNotFoundError:
                 continue
@@ -143,8 +164,35 @@ class LocalBlobDriver(StorageDriver):
                 "one blob store: on several machines use s3_driver(...) instead of a local directory."
             )
         if hashlib.sha256(blob).hexdigest() != digest:
-            raise ValueError(f"blob {path} is corrupt: its content no longer matches its SHA-256 name")
+            raise InvalidBlobReference(f"blob {path} is corrupt: its content no longer matches its SHA-256 name")
         return blob
+
+
+def _checked_digest(claim: StorageDriverClaim) -> str:
+    """The SHA-256 hex digest a claim names, if it names one the way our stores write them."""
+    algorithm, digest = claim.claim_data.get("hash_algorithm"), claim.claim_data.get("hash_value", "")
+    if algorithm != "sha256" or not _SHA256_HEX.fullmatch(digest):
+        shown = repr(digest[:80])
+        raise InvalidBlobReference(f"expected a sha256 digest of 64 lowercase hex digits, got {algorithm!r} {shown}")
+    return digest
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of `path` if it is a regular file (not a link, FIFO or device) of at most `MAX_BLOB_BYTES`."""
+    # Non-blocking: opening a FIFO must not wait for a writer (nor hold a thread of the worker's pool).
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise InvalidBlobReference(f"{path} cannot be read as a blob: {err.strerror}") from err
+    with os.fdopen(descriptor, "rb") as file:
+        status = os.fstat(file.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise InvalidBlobReference(f"{path} is not a regular file")
+        if status.st_size > MAX_BLOB_BYTES:
+            raise InvalidBlobReference(f"{path} holds {status.st_size:,} bytes, over the {MAX_BLOB_BYTES:,} read limit")
+        return file.read(MAX_BLOB_BYTES + 1)
 
 
 def default_blob_directory() -> Path:
@@ -195,7 +243,38 @@ async def s3_driver(
 
     session = session or aioboto3.Session()
     async with session.client("s3", endpoint_url=endpoint_url, region_name=region_name, **client_options) as client:
-        yield S3StorageDriver(client=new_aioboto3_client(client), bucket=bucket, driver_name=driver_name)
+        s3 = S3StorageDriver(client=new_aioboto3_client(client), bucket=bucket, driver_name=driver_name)
+        yield _CheckedS3Claims(s3, bucket)
+
+
+class _CheckedS3Claims(StorageDriver):
+    """temporalio's S3 driver, reading only objects it could have written: in its bucket, under a key
+    ending in the claim's own SHA-256 (references come from whoever can start a workflow)."""
+
+    def __init__(self, driver: StorageDriver, bucket: str) -> None:
+        self.driver = driver
+        self.bucket = bucket
+
+    def name(self) -> str:
+        return self.driver.name()
+
+    def type(self) -> str:
+        return self.driver.type()
+
+    async def store(self, context: StorageDriverStoreContext, payloads: Sequence[Payload]) -> list[StorageDriverClaim]:
+        return await self.driver.store(context, payloads)
+
+    async def retrieve(
+        self, context: StorageDriverRetrieveContext, claims: Sequence[StorageDriverClaim]
+    ) -> list[Payload]:
+        for claim in claims:
+            digest = _checked_digest(claim)
+            bucket, key = claim.claim_data.get("bucket", ""), claim.claim_data.get("key", "")
+            if bucket != self.bucket:
+                raise InvalidBlobReference(f"bucket {bucket[:80]!r} is not the store's bucket {self.bucket!r}")
+            if not key.startswith("v0/") or not key.endswith(f"/d/sha256/{digest}") or "/../" in f"/{key}/":
+                raise InvalidBlobReference(f"S3 key {key[:120]!r} is not one this store writes for sha256:{digest}")
+        return await self.driver.retrieve(context, claims)
 
 
 class CachedDriver(StorageDriver):

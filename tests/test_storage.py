@@ -40,6 +40,7 @@ from durable_llm.storage import (
     AesGcmCodec,
     BlobNotFound,
     CachedDriver,
+    InvalidBlobReference,
     LocalBlobDriver,
     default_blob_directory,
     external_storage,
@@ -370,8 +371,9 @@ async def test_local_driver_rejects_a_corrupted_blob(tmp_path: Path) -> None:
     path = driver.path_for(claim.claim_data["hash_value"])
     path.write_bytes(Payload(data=b"tampered").SerializeToString())
 
-    with pytest.raises(ValueError, match="corrupt"):
+    with pytest.raises(InvalidBlobReference, match="corrupt") as raised:
         await driver.retrieve(StorageDriverRetrieveContext(), [claim])
+    assert raised.value.non_retryable  # fails its workflow instead of retrying a task forever
 
 
 async def test_encrypted_blobs_hold_no_plain_text(temporal_env: WorkflowEnvironment, tmp_path: Path) -> None:
@@ -401,7 +403,7 @@ def test_guard_measures_what_temporal_measures() -> None:
     assert caught.value.size == 3_145_764
     assert caught.value.non_retryable
     assert "the tool output is 3,145,764 bytes" in caught.value.message
-    assert "external storage" in caught.value.message
+    assert "Turn the blob store on" in caught.value.message
     assert check_payload_size("x" * 1000, what="small") < 1100
 
 
