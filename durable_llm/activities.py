@@ -58,7 +58,7 @@ MODEL_ACTIVITY = "durable_llm.call_model"
 HEARTBEAT_INTERVAL = 1.0
 """Seconds between heartbeats of a running model call or tool (less if the heartbeat timeout is short)."""
 
-MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=3)
+MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=2.5)
 """How soon a model call on a dead worker is noticed and retried elsewhere."""
 
 SAVE_TRANSCRIPT_ACTIVITY = "durable_llm.save_transcript"

@@ -64,7 +64,7 @@ class ToolOptions(FrozenModel):
     """
 
     timeout: timedelta = timedelta(minutes=5)
-    heartbeat_timeout: timedelta = timedelta(seconds=3)
+    heartbeat_timeout: timedelta = timedelta(seconds=2.5)
     retry: RetryOptions = RetryOptions(maximum_attempts=3)
     requires_approval: bool = False
     idempotent: bool = True
@@ -104,6 +104,8 @@ class Agent(FrozenModel):
     @field_validator("model")
     @classmethod
     def _check_model(cls, value: str) -> str:
+        if any(c.isspace() or not c.isprintable() for c in value):
+            raise ValueError(f"model must not contain spaces or control characters, got {value!r}")
         provider, sep, name = value.partition(":")
         if not sep or not provider or not name:
             raise ValueError(f"model must look like 'provider:model' (e.g. 'openai:gpt-5'), got {value!r}")

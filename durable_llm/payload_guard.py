@@ -10,7 +10,8 @@ raises `PayloadTooLarge` (non-retryable) where the code that made the value can 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any, NoReturn
 
 import temporalio.client
@@ -82,17 +83,26 @@ def check_payload_size(
 class PayloadGuard(temporalio.client.Interceptor, Interceptor):
     """Client and worker interceptor running `check_payload_size` on everything sent to the history.
 
-    Client side: workflow inputs, signal and update arguments, refused before they are sent.
+    Client side: workflow inputs, signal and update arguments, refused before they are sent. Only
+    the client can: the worker's answer to an update, acceptance or rejection alike, carries the
+    update's arguments, so an update over the limit from a client without the guard fails every
+    workflow task of its workflow (Temporal 1.32; no validator can help).
     Worker side: activity and local activity arguments, child workflow and continue-as-new inputs,
-    workflow and update results, activity results, and update arguments in the update's validator
-    (before the update is accepted: from a client without the guard, an update argument over the
-    limit would otherwise fail every later workflow task). Give it the same external storage as
-    the data converter, or it will reject payloads the storage would have taken.
+    workflow and update results, and activity results. Give it the same external storage as the
+    data converter, or it will reject payloads the storage would have taken.
     """
 
-    def __init__(self, storage: ExternalStorage | None = None, *, limit: int = PAYLOAD_LIMIT):
+    def __init__(
+        self,
+        storage: ExternalStorage | None = None,
+        *,
+        limit: int = PAYLOAD_LIMIT,
+        task_timeouts: Mapping[str, timedelta] | None = None,
+    ):
         self.storage = storage
         self.limit = limit
+        self.task_timeouts = dict(task_timeouts or {})
+        """Workflow task timeouts by workflow type, for workflows started without one."""
 
     def check(self, values: Sequence[Any], *, what: str, converter: PayloadConverter | None = None) -> None:
         """Raise `PayloadTooLarge` if `values`, serialized as one payload field, would be over the limit."""
@@ -164,10 +174,6 @@ class _GuardedWorkflow(WorkflowInboundInterceptor):
         self._guard.check([result], what=f"the result of workflow {workflow.info().workflow_type!r}")
         return result
 
-    def handle_update_validator(self, input: HandleUpdateInput) -> None:
-        self._guard.check(input.args, what=f"the arguments of update {input.update!r}")
-        super().handle_update_validator(input)
-
     async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
         result = await super().handle_update_handler(input)
         self._guard.check([result], what=f"the result of update {input.update!r}")
@@ -203,6 +209,8 @@ class _GuardedClient(temporalio.client.OutboundInterceptor):
 
     async def start_workflow(self, input: temporalio.client.StartWorkflowInput) -> temporalio.client.WorkflowHandle:
         self._guard.check(input.args, what=f"the input of workflow {input.workflow!r}")
+        if input.workflow in self._guard.task_timeouts and input.task_timeout is None:
+            input.task_timeout = self._guard.task_timeouts[input.workflow]
         return await super().start_workflow(input)
 
     async def signal_workflow(self, input: temporalio.client.SignalWorkflowInput) -> None:

@@ -26,7 +26,7 @@ from durable_llm.payload_guard import PayloadGuard
 from durable_llm.storage import LocalBlobDriver, external_storage, with_external_storage
 from durable_llm.streaming import TextListener
 from durable_llm.tools import tool_spec
-from durable_llm.workflow import AgentWorkflow
+from durable_llm.workflow import AGENT_WORKFLOW, AgentWorkflow
 
 if TYPE_CHECKING:
     from durable_llm.testing.scripted import ScriptedModel
@@ -36,7 +36,7 @@ PASSTHROUGH_MODULES: tuple[str, ...] = ("openai", "anthropic", "google.genai", "
 clients (which the sandbox rejects), and durable_llm itself, whose workflow code is deterministic
 and whose models must be the same classes inside and outside the sandbox."""
 
-STICKY_TIMEOUT = timedelta(seconds=3)
+STICKY_TIMEOUT = timedelta(seconds=1)
 """How long a workflow task waits for the worker that last ran the workflow before any worker may take it.
 
 Temporal's default, 10 s, is how long a conversation whose worker was killed stalls before another
@@ -44,6 +44,12 @@ worker (or the restarted one) carries on; a worker's own `sticky_queue_schedule_
 if not Temporal's default, is kept."""
 
 _TEMPORAL_STICKY_DEFAULT = timedelta(seconds=10)
+
+WORKFLOW_TASK_TIMEOUT = timedelta(seconds=4)
+"""The workflow task timeout of an `AgentWorkflow` started without one through a client with the plugin.
+
+A worker killed while it held a workflow task stalls its conversation this long (Temporal's
+default is 10 s); a conversation's tasks take milliseconds, a replay of a long history well under it."""
 
 
 class DurableLLMPlugin(SimplePlugin):
@@ -62,6 +68,10 @@ class DurableLLMPlugin(SimplePlugin):
     False for none (every payload then stays in the history, under Temporal's 2 MiB limit). It
     replaces any external storage already on the client's converter; every client and worker of a
     conversation needs the same.
+
+    Failover is quick by default: an `AgentWorkflow` started through the client gets a workflow task
+    timeout of `WORKFLOW_TASK_TIMEOUT` unless given one, and workers a sticky queue timeout of
+    `STICKY_TIMEOUT`, so a conversation whose worker died goes on elsewhere within seconds.
 
     With a payload codec on the client's converter (e.g. `AesGcmCodec`), failure messages and stack
     traces are encoded by it too (they hold vendor error text and tool output).
@@ -88,7 +98,7 @@ class DurableLLMPlugin(SimplePlugin):
             workflow_runner=_with_passthrough,
             activities=self.agent_activities.definitions(),
             workflows=_with_agent_workflow,
-            interceptors=[PayloadGuard(self.storage)],
+            interceptors=[PayloadGuard(self.storage, task_timeouts={AGENT_WORKFLOW: WORKFLOW_TASK_TIMEOUT})],
         )
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:

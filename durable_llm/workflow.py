@@ -10,6 +10,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from durable_llm.agent import AgentInput, AgentResult, AgentStatus, HistoryPage
 from durable_llm.loop import AgentSession
 
+AGENT_WORKFLOW = "durable_llm.AgentWorkflow"
+"""The workflow type of `AgentWorkflow`."""
+
 CONTINUING_AS_NEW = "ContinuingAsNew"
 """The error type of a `send_message` refused while the chat moves to a new run (details: the run id); send again."""
 
@@ -17,7 +20,7 @@ _CONTINUE_AS_NEW_PATCH = "durable_llm.continue_as_new"
 """Chats started before automatic continue-as-new replay as they ran: past the suggestion, they kept going."""
 
 
-@workflow.defn(name="durable_llm.AgentWorkflow")
+@workflow.defn(name=AGENT_WORKFLOW)
 class AgentWorkflow:
     """Runs an agent on a first message and returns its `AgentResult`.
 
