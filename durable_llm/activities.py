@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 import dataclasses
 import inspect
+import re
 import threading
 import weakref
 from collections import OrderedDict
@@ -26,6 +27,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import TypeAdapter
+from pydantic_core import PydanticSerializationError
 from temporalio import activity
 from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
@@ -179,8 +181,8 @@ class AgentActivities:
                 response = await self._scripted_reply(agent.model_name, request)
                 if on_text is not None and response.message.text:
                     on_text(response.message.text)  # a scripted answer "streams" in one piece
-                return response
-            return await _vendor_reply(agent, request, on_text)
+                return _storable(response)
+            return _storable(await _vendor_reply(agent, request, on_text))
 
     def _text_listener(self, agent: Agent) -> Callable[[str], None] | None:
         """What hands this call's answer text to `on_text` (None: no listener, no streaming)."""
@@ -379,6 +381,32 @@ class AgentActivities:
         self._cache.move_to_end(key)
         while len(self._cache) > self._max_cached:
             self._cache.popitem(last=False)
+
+
+def _storable(response: ModelResponse) -> ModelResponse:
+    """`response`, with any lone UTF-16 surrogate (JSON can escape one, UTF-8 cannot hold it) replaced by U+FFFD.
+
+    Otherwise the answer, paid for, could not be recorded: the call would fail after the fact and
+    be made again.
+    """
+    try:
+        response.__pydantic_serializer__.to_json(response)
+    except PydanticSerializationError:
+        return ModelResponse.model_validate(_without_surrogates(response.model_dump(round_trip=True)))
+    return response
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_surrogates(v) for v in value)
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _kept_as_is(reference: Payload, converter: DataConverter) -> bool:
