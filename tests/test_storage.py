@@ -24,6 +24,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     ExternalStorage,
+    StorageDriverClaim,
     StorageDriverRetrieveContext,
     StorageDriverStoreContext,
 )
@@ -522,3 +523,60 @@ def test_storage_and_guard_names_are_exported_from_the_package_root() -> None:
     )
     for name in (*names, "PayloadGuard", "PayloadTooLarge", "check_payload_size"):
         assert name in durable_llm.__all__ and hasattr(durable_llm, name)
+
+
+@pytest.mark.parametrize(
+    "claim_data",
+    [
+        {"hash_algorithm": "sha256", "hash_value": "../../../etc/hostname"},
+        {"hash_algorithm": "sha256", "hash_value": "A" * 64},
+        {"hash_algorithm": "md5", "hash_value": "a" * 64},
+        {"hash_value": "a" * 64},
+    ],
+)
+async def test_local_driver_refuses_a_malformed_reference_without_reading(tmp_path: Path, claim_data) -> None:
+    driver = LocalBlobDriver(tmp_path / "store")
+    with pytest.raises(InvalidBlobReference, match="expected a sha256 digest") as raised:
+        await driver.retrieve(StorageDriverRetrieveContext(), [StorageDriverClaim(claim_data=claim_data)])
+    assert raised.value.non_retryable
+
+
+async def test_local_driver_refuses_a_fifo_a_link_or_an_oversized_file_without_blocking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    driver = LocalBlobDriver(tmp_path / "store")
+    fifo, link, big = "1" * 64, "2" * 64, "3" * 64
+    driver.path_for(fifo).parent.mkdir(parents=True)
+    os.mkfifo(driver.path_for(fifo))
+    driver.path_for(link).parent.mkdir(parents=True)
+    (tmp_path / "secret").write_bytes(b"secret")
+    driver.path_for(link).symlink_to(tmp_path / "secret")
+    driver.path_for(big).parent.mkdir(parents=True)
+    driver.path_for(big).write_bytes(b"x" * 2048)
+    monkeypatch.setattr("durable_llm.storage.MAX_BLOB_BYTES", 1024)
+    for digest, problem in [(fifo, "not a regular file"), (link, "cannot be read"), (big, "over the 1,024 read limit")]:
+        claim = StorageDriverClaim(claim_data={"hash_algorithm": "sha256", "hash_value": digest})
+        with pytest.raises(InvalidBlobReference, match=problem):
+            await asyncio.wait_for(driver.retrieve(StorageDriverRetrieveContext(), [claim]), 5)
+
+
+async def test_s3_driver_reads_only_keys_of_its_bucket_named_by_their_digest(s3_endpoint: str) -> None:
+    import aioboto3
+
+    bucket = f"blobs-{uuid.uuid4().hex[:12]}"
+    session = aioboto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    async with session.client("s3", endpoint_url=s3_endpoint) as s3:
+        await s3.create_bucket(Bucket=bucket)
+        async with s3_driver(bucket, endpoint_url=s3_endpoint, session=session) as driver:
+            [claim] = await driver.store(StorageDriverStoreContext(), [Payload(data=b"mine")])
+            [payload] = await driver.retrieve(StorageDriverRetrieveContext(), [claim])
+            assert payload.data == b"mine"
+            digest = claim.claim_data["hash_value"]
+            for tampered in [
+                {**claim.claim_data, "bucket": "someone-elses"},
+                {**claim.claim_data, "key": "private/report.pdf"},
+                {**claim.claim_data, "key": f"v0/../private/d/sha256/{digest}"},
+                {**claim.claim_data, "hash_value": "../x"},
+            ]:
+                with pytest.raises(InvalidBlobReference):
+                    await driver.retrieve(StorageDriverRetrieveContext(), [StorageDriverClaim(claim_data=tampered)])
