@@ -5,8 +5,8 @@ Items and messages: a user, system or developer message item is one Message (dev
 make one assistant Message; consecutive `function_call_output` items, and the outputs of other
 tools the client ran (`custom_tool_call_output`, `shell_call_output`, a client `tool_search_output`,
 ...), make one tool Message. A response's `output` is one assistant Message. Items no neutral
-part describes (built-in tool calls, compaction, item references, ...) become `ProviderPart("openai", item)`, hosted tools
-`ProviderTool("openai", tool)`.
+part describes (built-in tool calls, compaction, item references, ...) become
+`ProviderPart("openai", item)`, hosted tools `ProviderTool("openai", tool)`.
 
 Nothing is normalised: a decoded body encodes back JSON-equal. What has no neutral field stays
 in `provider_details["openai"]` as the vendor's own keys, next to these markers of ours:
