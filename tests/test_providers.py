@@ -8,7 +8,7 @@ from temporalio.client import WorkflowFailureError
 
 from durable_llm import Agent, AgentInput, AgentWorkflow, DurableLLMPlugin, Message, ModelRequest, TextPart
 from durable_llm.conversation import ReasoningPart, ReasoningToken
-from durable_llm.providers import PROVIDERS, OpenAIProvider, Provider, get_adapter, get_provider
+from durable_llm.providers import PROVIDERS, GeminiProvider, OpenAIProvider, Provider, get_adapter, get_provider
 from durable_llm.providers.openai.client import keep_reasoning
 from durable_llm.testing import FakeVendorServer, ScriptedModel, reply
 
@@ -131,3 +131,14 @@ async def test_a_reasoning_model_keeps_its_reasoning_encrypted_in_our_transcript
 )
 def test_what_the_caller_set_wins_and_other_models_are_left_alone(request_, expected):
     assert keep_reasoning(request_).provider_options.get("openai", {}) == expected
+
+
+@pytest.mark.parametrize(("api_version", "path"), [(None, "/v1beta/"), ("v1", "/v1/")])
+async def test_gemini_calls_the_configured_api_version(api_version, path, monkeypatch):
+    monkeypatch.delenv("GOOGLE_GENAI_API_VERSION", raising=False)
+    with FakeVendorServer("gemini", responses=[reply("Sunny.")]) as server:
+        provider = GeminiProvider(base_url=server.base_url, api_key="g-key", api_version=api_version)
+        await provider.complete(weather_question("gemini-2.5-flash"), timeout=30)
+    [raw] = server.raw_requests
+    assert raw.path.startswith(f"{path}models/gemini-2.5-flash:generateContent")
+    assert raw.api_key == "g-key"
