@@ -33,6 +33,10 @@ PROVIDERS: dict[str, str] = {
 
 Modules are imported on first use and import no vendor SDK at import time."""
 
+SDK_MODULES: tuple[str, ...] = ("openai", "anthropic", "google.genai", "httpx", "httpx2")
+"""The modules the providers' clients import (vendor SDKs and their HTTP clients), which a workflow
+sandbox must share rather than re-import."""
+
 PROVIDER_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 """What a provider name looks like: lowercase letters, digits, "_", "." and "-", starting with a letter."""
 
