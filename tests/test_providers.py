@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import pytest
 from agent_kit import agent_worker, new_id
+from corpus import exchanges, requires_corpus
 from temporalio.client import WorkflowFailureError
 
-from durable_llm import Agent, AgentInput, AgentWorkflow, DurableLLMPlugin, Message, ModelRequest, TextPart
+from durable_llm import (
+    Agent,
+    AgentInput,
+    AgentWorkflow,
+    DurableLLMPlugin,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+)
 from durable_llm.conversation import ReasoningPart, ReasoningToken
 from durable_llm.providers import PROVIDERS, GeminiProvider, OpenAIProvider, Provider, get_adapter, get_provider
 from durable_llm.providers.openai.client import keep_reasoning
@@ -142,3 +152,24 @@ async def test_gemini_calls_the_configured_api_version(api_version, path, monkey
     [raw] = server.raw_requests
     assert raw.path.startswith(f"{path}models/gemini-2.5-flash:generateContent")
     assert raw.api_key == "g-key"
+
+
+def recorded_openai_answer_echoing_its_request() -> ModelResponse:
+    for exchange in exchanges("openai_responses"):
+        body = exchange["response"].get("body")
+        if isinstance(body, dict) and body.get("tools") and body.get("instructions") and "output" in body:
+            return get_adapter("openai").decode_response(body)
+    raise AssertionError("no recorded OpenAI response echoes tools and instructions")
+
+
+@requires_corpus
+async def test_an_openai_answer_is_kept_without_what_it_echoes_of_the_request():
+    recorded = recorded_openai_answer_echoing_its_request()
+    with FakeVendorServer("openai", responses=[recorded]) as server:
+        provider = OpenAIProvider(base_url=f"{server.base_url}/v1", api_key="k")
+        response = await provider.complete(weather_question("gpt-4.1-mini"), timeout=30)
+    kept = response.provider_details.get("openai", {})
+    assert {"tools", "instructions"} <= set(recorded.provider_details["openai"])
+    assert not {"tools", "instructions"} & set(kept)
+    assert response.message == recorded.message and response.usage == recorded.usage
+    assert len(response.model_dump_json()) < len(recorded.model_dump_json())
