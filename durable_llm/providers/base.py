@@ -50,8 +50,32 @@ class MalformedBody(ValueError):
         self.problem = problem
 
 
+DeltaKind = Literal["text", "tool_arguments", "reasoning"]
+
+
+@dataclass(frozen=True)
+class StreamDelta:
+    """A piece of a model's answer as it streams in, decoded once from the vendor's event.
+
+    `kind` says what it extends: answer text, the arguments (JSON text) of a tool call, or
+    visible reasoning. `index` is the position of the part it extends in the vendor's answer
+    (output item, content block or part) when the vendor says it, and tool-call pieces carry the
+    call's id and name when the event does. Pieces come in order; together they are the answer's.
+    """
+
+    kind: DeltaKind
+    text: str
+    index: int | None = None
+    call_id: str | None = None
+    name: str | None = None
+
+
 class Adapter(Protocol):
-    """Pure mappings between the neutral model and one vendor API's JSON (no I/O)."""
+    """Pure mappings between the neutral model and one vendor API's JSON (no I/O).
+
+    A stream's events are decoded once (`sse_events`): `stream_deltas` gives the typed pieces
+    each adds, `decode_events` folds them into the response (`decode_stream` does both from text).
+    """
 
     name: str
     api: str
@@ -63,22 +87,10 @@ class Adapter(Protocol):
     def decode_stream(self, sse_text: str) -> ModelResponse: ...
     def encode_stream(self, response: ModelResponse) -> str: ...
     def stream_text(self, event: dict[str, Any]) -> str: ...
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]: ...
+    def decode_events(self, events: list[dict[str, Any]]) -> ModelResponse: ...
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError: ...
     def encode_tool(self, spec: ToolSpec) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class StreamDelta:
-    """A piece of a model's answer as it streams in.
-
-    `kind` says what it extends: answer text, the arguments of tool call `call_id` (named
-    `name`), or visible reasoning. Pieces come in order; together they are the final answer's.
-    """
-
-    kind: Literal["text", "tool_arguments", "reasoning"]
-    text: str
-    call_id: str | None = None
-    name: str | None = None
 
 
 DeltaListener = Callable[[StreamDelta], None]
