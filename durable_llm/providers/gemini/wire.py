@@ -21,7 +21,7 @@ neutral field is kept under `provider_details["gemini"]`:
 A tool result's `value` is `functionResponse.response` (`is_error` when it has an "error" key);
 one built elsewhere with text only is sent as `{"output": text}` (or `{"error": text}`).
 Streams fold into the body a non-streamed call would give; `encode_stream` cuts that body into
-chunks again (see `_gemini_stream`).
+chunks again (see `stream`).
 
 Request settings with no neutral field (safetySettings, cachedContent, generationConfig.topK,
 thinkingConfig, toolConfig extras, ...) go to `provider_options["gemini"]`, which `encode_request`
@@ -66,9 +66,8 @@ from durable_llm.conversation import (
     ToolSpec,
     Usage,
 )
-from durable_llm.providers._gemini_stream import fold_chunks, split_body, stream_chunks
 from durable_llm.providers._wire import compact_json, error_json, json_type
-from durable_llm.providers.base import MalformedBody
+from durable_llm.providers.base import MalformedBody, StreamDelta
 from durable_llm.providers.errors import (
     ERROR_TYPES,
     ErrorKind,
@@ -76,6 +75,7 @@ from durable_llm.providers.errors import (
     kind_from_status,
     retry_after_from_headers,
 )
+from durable_llm.providers.gemini.stream import fold_chunks, split_body, stream_chunks
 
 PROVIDER = "gemini"
 API = "generate_content"
@@ -601,9 +601,11 @@ def _decode_instructions(raw: Any, options: dict[str, Any]) -> str | None:
 
 
 def _decode_tools(raw_tools: Any) -> list[Tool]:
+    # Gemini also takes `tools` as one object instead of an array of them; its first declaration remembers.
+    as_object = isinstance(raw_tools, dict)
     tools: list[Tool] = []
     after_declarations = False
-    for index, raw in enumerate(_array(raw_tools, "tools")):
+    for index, raw in enumerate([raw_tools] if as_object else _array(raw_tools, "tools")):
         path = f"tools[{index}]"
         entry = _object(raw, path)
         if "functionDeclarations" not in entry:
@@ -618,6 +620,10 @@ def _decode_tools(raw_tools: Any) -> list[Tool]:
             new_entry = after_declarations and position == 0
             tools.append(_decode_declaration(declaration, f"{path}.functionDeclarations[{position}]", new_entry))
         after_declarations = True
+    first = tools[0] if tools else None
+    if as_object and isinstance(first, ToolSpec):
+        details = _gemini(first.provider_details)
+        tools[0] = first.model_copy(update={"provider_details": {PROVIDER: {**details, "tools_object": True}}})
     return tools
 
 
@@ -626,6 +632,7 @@ def _decode_declaration(raw: Any, path: str, new_entry: bool) -> ToolSpec:
     declaration = _camel_view(_object(raw, path), snake)
     name = _string(_required(declaration, "name", path), f"{path}.name")
     del declaration["name"]
+    null_description = "description" in declaration and declaration["description"] is None
     description = _optional_string(declaration.pop("description", None), f"{path}.description")
     openapi = None
     if "parametersJsonSchema" in declaration:
@@ -642,11 +649,12 @@ def _decode_declaration(raw: Any, path: str, new_entry: bool) -> ToolSpec:
         extra=declaration,
         no_parameters=parameters is _EMPTY_PARAMETERS,
         new_entry=new_entry,
+        null_description=null_description,
     )
     return ToolSpec(name=name, description=description, parameters=parameters, provider_details=details)
 
 
-def _encode_tools(tools: Sequence[Tool]) -> list[dict[str, Any]]:
+def _encode_tools(tools: Sequence[Tool]) -> list[dict[str, Any]] | dict[str, Any]:
     entries: list[dict[str, Any]] = []
     declarations: list[dict[str, Any]] | None = None
     for tool in tools:
@@ -659,6 +667,9 @@ def _encode_tools(tools: Sequence[Tool]) -> list[dict[str, Any]]:
             declarations = []
             entries.append({"functionDeclarations": declarations})
         declarations.append(encode_tool(tool))
+    first = tools[0] if tools else None
+    if len(entries) == 1 and isinstance(first, ToolSpec) and _gemini(first.provider_details).get("tools_object"):
+        return entries[0]
     return entries
 
 
@@ -671,7 +682,7 @@ def encode_tool(spec: ToolSpec) -> dict[str, Any]:
     details = _gemini(spec.provider_details)
     snake = details.get("snake_keys", ())
     declaration: dict[str, Any] = {"name": spec.name}
-    if spec.description is not None:
+    if spec.description is not None or details.get("null_description"):
         declaration["description"] = spec.description
     openapi = details.get("openapi_schema")
     if openapi is not None and openapi_to_json_schema(openapi) == spec.parameters:
@@ -696,7 +707,9 @@ def _decode_tool_choice(raw: Any) -> ToolChoice:
         return ToolChoice(mode="tool", name=names[0])
     neutral = _CHOICE_MODES.get(mode, "auto")
     canonical = {"required": "ANY", "none": "NONE", "auto": "AUTO"}[neutral]
-    details = _pack(mode=mode if mode != canonical else None, allowedFunctionNames=names)
+    details = _pack(mode=mode if mode != canonical else None)
+    if names is not None:  # kept even when empty: `[]` is what the sender wrote
+        details = {PROVIDER: {**_gemini(details), "allowedFunctionNames": names}}
     return ToolChoice(mode=neutral, provider_details=details)
 
 
@@ -1054,7 +1067,11 @@ class GeminiAdapter:
         before the answer's (first candidate's) `finishReason`, or a blocked prompt's `blockReason`,
         was cut short and raises `MalformedBody`.
         """
-        chunks = stream_chunks(sse_text)
+        return self.decode_events(stream_chunks(sse_text))
+
+    def decode_events(self, events: list[dict[str, Any]]) -> ModelResponse:
+        """`decode_stream` for chunks already decoded from the stream, in order."""
+        chunks = events
         for chunk in chunks:
             if isinstance(error := chunk.get("error"), dict):
                 code = error.get("code")
@@ -1080,6 +1097,11 @@ class GeminiAdapter:
 
         The answer is the first candidate (`index` 0), as `decode_stream` folds it.
         """
+        return "".join(delta.text for delta in self.stream_deltas(event) if delta.kind == "text")
+
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
+        """The typed pieces one decoded chunk adds to the answer (the first candidate): text, thoughts
+        as reasoning, and each function call whole (its arguments as JSON text, with its name and id)."""
         candidates = event.get("candidates")
         answer = (
             [c for c in candidates if isinstance(c, dict) and c.get("index", 0) == 0]
@@ -1089,12 +1111,27 @@ class GeminiAdapter:
         try:
             parts = answer[0]["content"]["parts"]
         except (KeyError, IndexError, TypeError):
-            return ""
-        return "".join(
-            part["text"]
-            for part in parts
-            if isinstance(part, dict) and isinstance(part.get("text"), str) and not part.get("thought")
-        )
+            return []
+        deltas: list[StreamDelta] = []
+        for part in parts if isinstance(parts, list) else []:
+            if not isinstance(part, dict):
+                continue
+            text = part.get("text")
+            call = part.get("functionCall", part.get("function_call"))
+            if isinstance(text, str) and text:
+                deltas.append(StreamDelta("reasoning" if part.get("thought") else "text", text))
+            elif isinstance(call, dict) and isinstance(call.get("name"), str):
+                call_id = call.get("id")
+                arguments = compact_json(call.get("args") or {})
+                deltas.append(
+                    StreamDelta(
+                        "tool_arguments",
+                        arguments,
+                        call_id=call_id if isinstance(call_id, str) else None,
+                        name=call["name"],
+                    )
+                )
+        return deltas
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         """The classified error for an HTTP error answer (body may be empty or not JSON)."""

@@ -2,10 +2,11 @@
 
 Items and messages: a user, system or developer message item is one Message (developer becomes
 "system"); consecutive assistant message items, function calls, reasoning and built-in tool items
-make one assistant Message; consecutive `function_call_output` items make one tool Message. A
-response's `output` is one assistant Message. Items no neutral part describes (built-in tool
-calls, compaction, item references, ...) become `ProviderPart("openai", item)`, hosted tools
-`ProviderTool("openai", tool)`.
+make one assistant Message; consecutive `function_call_output` items, and the outputs of other
+tools the client ran (`custom_tool_call_output`, `shell_call_output`, a client `tool_search_output`,
+...), make one tool Message. A response's `output` is one assistant Message. Items no neutral
+part describes (built-in tool calls, compaction, item references, ...) become
+`ProviderPart("openai", item)`, hosted tools `ProviderTool("openai", tool)`.
 
 Nothing is normalised: a decoded body encodes back JSON-equal. What has no neutral field stays
 in `provider_details["openai"]` as the vendor's own keys, next to these markers of ours:
@@ -66,7 +67,7 @@ from durable_llm.conversation import (
     strict_schema,
 )
 from durable_llm.providers._wire import JSON_TYPES, compact_json, error_json, json_type, sse_events, stream_pieces
-from durable_llm.providers.base import MalformedBody
+from durable_llm.providers.base import DeltaKind, MalformedBody, StreamDelta
 from durable_llm.providers.errors import (
     ERROR_TYPES,
     ErrorKind,
@@ -281,9 +282,13 @@ class OpenAIResponsesAdapter:
         output is taken from the `response.output_item.done` events when it came empty. An
         `error` event or `response.failed` raises the classified ProviderError.
         """
+        return self.decode_events(sse_events(sse_text))
+
+    def decode_events(self, events: list[dict[str, Any]]) -> ModelResponse:
+        """`decode_stream` for events already decoded from the stream, in order."""
         final: dict[str, Any] | None = None
         items: dict[int, Any] = {}
-        for event in sse_events(sse_text):
+        for event in events:
             kind = event.get("type")
             if kind == "error":
                 nested = event.get("error")
@@ -297,7 +302,9 @@ class OpenAIResponsesAdapter:
                 items[event["output_index"]] = event.get("item")
         if not isinstance(final, dict):
             raise ServerError(
-                "the stream ended before the response completed; retry the call", provider=PROVIDER, body=sse_text
+                "the stream ended before the response completed; retry the call",
+                provider=PROVIDER,
+                body=json.dumps(events)[-2000:],
             )
         if not final.get("output") and items:
             final = {**final, "output": [items[index] for index in sorted(items)]}
@@ -329,6 +336,24 @@ class OpenAIResponsesAdapter:
         """The answer text one decoded stream event adds ("" for any other event)."""
         delta = event.get("delta")
         return delta if event.get("type") == "response.output_text.delta" and isinstance(delta, str) else ""
+
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
+        """The typed pieces one decoded stream event adds: output text, function-call arguments
+        (with the call item's id) or reasoning text and summaries."""
+        kind = _DELTA_KINDS.get(str(event.get("type")))
+        delta = event.get("delta")
+        if kind is None or not isinstance(delta, str) or not delta:
+            return []
+        index = event.get("output_index")
+        item = event.get("item_id") if kind == "tool_arguments" else None
+        return [
+            StreamDelta(
+                kind,
+                delta,
+                index=index if isinstance(index, int) else None,
+                call_id=item if isinstance(item, str) else None,
+            )
+        ]
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         """Classify an error answer of the API (any status >= 400, any body)."""
@@ -429,6 +454,37 @@ def _split_data_url(value: str) -> tuple[str | None, str | None]:
 # --- decoding ----------------------------------------------------------------------------------
 
 
+_CLIENT_OUTPUTS = frozenset(
+    {
+        "custom_tool_call_output",
+        "shell_call_output",
+        "local_shell_call_output",
+        "computer_call_output",
+        "apply_patch_call_output",
+        "mcp_approval_response",
+    }
+)
+
+
+def _is_client_output(item: dict[str, Any]) -> bool:
+    """Whether `item` is what the client sends back for a tool it ran: it starts a message after the
+    assistant's (like `function_call_output`), so each request's history extends the previous one."""
+    kind = item.get("type")
+    if kind == "tool_search_output":
+        return item.get("execution") == "client"
+    return kind in _CLIENT_OUTPUTS
+
+
+_DELTA_KINDS: dict[str, DeltaKind] = {
+    "response.output_text.delta": "text",
+    "response.function_call_arguments.delta": "tool_arguments",
+    "response.custom_tool_call_input.delta": "tool_arguments",
+    "response.reasoning_text.delta": "reasoning",
+    "response.reasoning_summary_text.delta": "reasoning",
+}
+"""A stream event's type -> the kind of `StreamDelta` its `delta` is."""
+
+
 class _Reader:
     """Reads OpenAI items into neutral parts; remembers tool names so results can carry theirs."""
 
@@ -463,12 +519,17 @@ class _Reader:
                 flush()
                 out.append(Message(role=_INPUT_ROLES[item_role], parts=(ProviderPart(provider=PROVIDER, body=item),)))
                 continue
-            group_role: Literal["assistant", "tool"] = "tool" if kind == "function_call_output" else "assistant"
+            client_output = _is_client_output(item)
+            group_role: Literal["assistant", "tool"] = (
+                "tool" if kind == "function_call_output" or client_output else "assistant"
+            )
             if group_role != role:
                 flush()
                 role = group_role
             if kind == "function_call_output":
                 group.append(self.tool_result(item, at))
+            elif client_output:
+                group.append(ProviderPart(provider=PROVIDER, body=item))
             else:
                 group.extend(self.assistant_item(item, at))
         flush()
