@@ -273,19 +273,24 @@ class _ChangeLog(list[ProjectionChange]):
         self.append(ProjectionChange(action=action, message_index=index, what=what, detail=detail))
 
 
+MAX_CALL_ID = 64
+"""Longer tool-call ids are rewritten for every target."""
+
+
 class _IdRewriter:
     """Gives every tool call an id valid for the target, and its results the same id."""
 
     def __init__(self, rules: HistoryRules, name: str) -> None:
         self.rules = rules
         self.pattern = re.compile(rules.call_id_pattern) if rules.call_id_pattern is not None else None
-        self.mapping: dict[str, str] = {}
+        self.mapping: dict[str, list[str]] = {}  # a model may give several calls one id: answered in order
         self.used: set[str] = set()
         self.pending: list[tuple[str, str | None]] = []  # (name, new id) of calls not answered yet, in order
         self.counter = 0
 
     def _valid(self, call_id: str) -> bool:
-        return self.pattern is None or bool(self.pattern.fullmatch(call_id))
+        # Whatever the target's own rule, no vendor takes an id of any length (OpenAI: 64 characters).
+        return len(call_id) <= MAX_CALL_ID and (self.pattern is None or bool(self.pattern.fullmatch(call_id)))
 
     def _fresh(self, base: str) -> str:
         candidate = base
@@ -304,14 +309,14 @@ class _IdRewriter:
             cleaned = re.sub(r"[^a-zA-Z0-9_-]", "_", call.id or "")[:48].strip("_")
             new_id = self._fresh(cleaned or f"call_{len(self.used) + 1}")
         if call.id is not None:
-            self.mapping[call.id] = new_id
+            self.mapping.setdefault(call.id, []).append(new_id)
         self.used.add(new_id)
         self.pending.append((call.name, new_id))
         return new_id
 
     def for_result(self, result: ToolResultPart) -> str | None:
-        if result.call_id is not None and result.call_id in self.mapping:
-            new_id = self.mapping[result.call_id]
+        if result.call_id is not None and self.mapping.get(result.call_id):
+            new_id = self.mapping[result.call_id].pop(0)
             self.pending = [p for p in self.pending if p[1] != new_id]
             return new_id
         for position, (name, new_id) in enumerate(self.pending):
