@@ -349,11 +349,17 @@ def test_approve_from_another_terminal_lets_a_waiting_tool_call_run(server, fake
     worker.wait_for("Worker on task queue approvals")
     try:
         conversation, call_id = asyncio.run(start_and_wait_for_approval())
+        waiting = invoke("history", conversation)
         output = invoke("approve", conversation, call_id)
         answer = asyncio.run(result(conversation))
     finally:
         assert worker.interrupt() == 130
 
+    # The id `approve` takes is the status query's; the model's call id is shown with the call.
+    assert f'Waiting for approval: get_alerts({{"state":"CA"}}) — durable-llm approve {conversation} {call_id}' in (
+        waiting
+    )
+    assert re.search(r'→ get_alerts\(\{"state":"CA"\}\) \(id call_[0-9a-f]+\)', waiting), waiting
     assert f"Approved {call_id} in {conversation}" in output
     assert "the first: Winter Storm Warning" in answer.output
 
@@ -381,10 +387,64 @@ def test_approving_a_call_that_is_not_waiting_is_refused(server):
     assert "no tool call 'call_nope' is waiting for approval" in result.output
 
 
+def test_approve_with_no_worker_polling_says_so_quickly_and_fails(server):
+    from temporalio.client import Client
+
+    async def start() -> str:
+        client = await Client.connect(server.address, plugins=[DurableLLMPlugin()])
+        handle = await client.start_workflow(
+            AgentWorkflow.run,
+            AgentInput(agent=Agent(model="anthropic:claude-sonnet-4-5"), message="hi"),
+            id=f"orphan-{os.urandom(4).hex()}",
+            task_queue="nobody-polls-this",
+        )
+        return handle.id
+
+    conversation = asyncio.run(start())
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(DURABLE_LLM), "approve", conversation, "call_1"],
+        capture_output=True,
+        text=True,
+        env=process_env(),
+        timeout=60,
+    )
+
+    assert time.monotonic() - started < 30
+    assert done.returncode == 1
+    assert "no worker is serving task queue 'nobody-polls-this'" in done.stdout
+    assert "start `durable-llm worker`" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_offline_chat_then_history_as_separate_processes():
+    chat = subprocess.run(
+        [str(DURABLE_LLM), "chat"],
+        input="Weather in SF?\n",
+        capture_output=True,
+        text=True,
+        env=process_env(),
+        timeout=120,
+    )
+    assert chat.returncode == 0, chat.stdout + chat.stderr
+    conversation = conversation_id(chat.stdout, "chat")
+
+    history = subprocess.run(
+        [str(DURABLE_LLM), "history", conversation], capture_output=True, text=True, env=process_env(), timeout=120
+    )
+
+    assert "running OFFLINE against a local fake anthropic server" in chat.stdout
+    assert "agent: In San Francisco" in chat.stdout
+    assert f"Left open: durable-llm chat --conversation {conversation}" in chat.stdout
+    assert history.returncode == 0, history.stdout + history.stderr
+    assert f"Conversation {conversation} (running), 4 messages" in history.stdout
+    assert re.search(r'→ get_alerts\(\{"state":"CA"\}\) \(id call_[0-9a-f]+\)', history.stdout), history.stdout
+
+
 # -- chat ----------------------------------------------------------------------------------------
 
 
-def test_chat_takes_several_turns_then_reattaches_and_ends(fake_vendor):
+def test_chat_takes_several_turns_then_reattaches_and_ends(fake_vendor, monkeypatch):
     first = invoke("chat", "-t", "durable_llm.cli.demo:WEATHER_TOOLS", input="Weather in SF?\nAnd alerts?\n")
     conversation = conversation_id(first, "chat")
 
@@ -392,8 +452,11 @@ def test_chat_takes_several_turns_then_reattaches_and_ends(fake_vendor):
     assert first.count("agent: In San Francisco") == 2
     assert f"Left open: durable-llm chat --conversation {conversation}" in first
 
+    monkeypatch.setenv("DURABLE_LLM_MODEL", "openai:gpt-5-mini")
     second = invoke("chat", "--conversation", conversation, "-t", "durable_llm.cli.demo:WEATHER_TOOLS", input="/end\n")
 
+    assert f"Note: {conversation} goes on with anthropic:claude-sonnet-4-5, the model it started with" in second
+    assert "openai:gpt-5-mini (from environment variable DURABLE_LLM_MODEL) applies to new conversations" in second
     assert "you: Weather in SF?" in second  # the conversation so far, printed on re-attaching
     assert "you: And alerts?" in second
     assert "Conversation ended." in second
@@ -656,6 +719,17 @@ def test_embedded_server_refuses_a_port_held_by_something_else(tmp_path):
 
         with pytest.raises(EmbeddedServerError, match=f"port {port} is taken by another program"):
             asyncio.run(EmbeddedServer(port=port, data_dir=tmp_path).start())
+
+
+@pytest.mark.parametrize("command", ["demo", "run", "chat", "history", "approve", "worker", "server"])
+def test_help_screens_show_no_type_placeholders_and_keep_paragraphs_whole(command):
+    output = runner.invoke(app, [command, "--help"], terminal_width=100).output
+
+    assert "<bool>" not in output and "<list[str]>" not in output
+    assert all(line == line.rstrip() for line in output.splitlines()), output  # no lines padded to the box
+    if command == "demo":
+        flat = " ".join(output.split())
+        assert "a local fake of that vendor answers (through the vendor's real SDK and wire format)" in flat
 
 
 def test_the_status_line_previews_the_answer_being_written_of_the_followed_conversation_only():
