@@ -274,7 +274,9 @@ def test_run_without_an_api_key_runs_offline_with_the_weather_tools_and_says_so(
 def test_offline_is_used_when_asked_even_with_a_key(fake_vendor):
     output = invoke("run", "Hello?", "--offline", "--tools", "cli_tools:TOOLS")
 
-    assert "--offline (model anthropic:claude-sonnet-4-5): running OFFLINE" in output
+    assert (
+        "--offline: running OFFLINE against a local fake anthropic server (model anthropic:claude-sonnet-4-5)" in output
+    )
     assert "agent: (A scripted offline answer: no real model runs.) You said: 'Hello?'" in output
     assert "Tools I was given: world_clock." in output
     assert fake_vendor.requests == []  # the key's vendor was not called

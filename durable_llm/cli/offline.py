@@ -38,14 +38,11 @@ def use_vendor(stack: AsyncExitStack, settings: Settings, *, offline: bool, thin
     os.environ.update(fake.env())
     if "NWS_BASE_URL" not in os.environ:
         os.environ.update(stack.enter_context(NWSStub()).env())
-    why = (
-        "--offline"
-        if offline
-        else f"No API key for {settings.provider} ({' or '.join(API_KEY_VARIABLES[settings.provider])} unset)"
-    )
+    variables = " or ".join(API_KEY_VARIABLES[settings.provider])
+    why = "--offline" if offline else f"No API key for {settings.provider} ({variables} unset)"
     console.print(
-        f"[yellow]{why}[/] (model {settings.model}): running OFFLINE against a local fake {settings.provider} "
-        "server with a scripted model, and a local sample of the National Weather Service. "
+        f"[yellow]{why}[/]: running OFFLINE against a local fake {settings.provider} server (model "
+        f"{settings.model}) with a scripted model, and a local sample of the National Weather Service. "
         "Set the vendor's API key to use the real model."
     )
 
