@@ -2,8 +2,8 @@
 
     python examples/weather_agent.py "Any weather alerts in Texas?"
 
-The tools (`durable_llm.cli.demo.get_alerts` / `get_forecast`) are plain async functions calling
-api.weather.gov with httpx; their docstrings are the schema the model sees. The model comes
+The tools (`durable_llm.cli.demo.get_alerts` / `get_forecast`, the demo's) are plain async functions calling
+api.weather.gov with httpx2; their docstrings are the schema the model sees. The model comes
 from the configuration (`DURABLE_LLM_MODEL=gemini:gemini-2.5-flash`, durable_llm.toml, ...);
 Temporal is `DURABLE_LLM_TEMPORAL_ADDRESS` / `TEMPORAL_ADDRESS`, or an embedded dev server.
 Without an API key, a local fake of the vendor plays the model and a local sample stands in
