@@ -145,7 +145,9 @@ async def chat(
             if not text.strip():
                 continue
             if not worker:
-                await _require_worker(client, settings.task_queue)
+                from durable_llm.cli.workers import require_worker
+
+                await require_worker(client, settings.task_queue)
             # Our own message is printed by the terminal already; follow from after it.
             offset += 1
             # Resent if the chat is just continuing as new (a fresh run of the same conversation).
@@ -196,13 +198,13 @@ async def history(settings: Settings, conversation: str, as_json: bool) -> None:
 
 async def approve(settings: Settings, conversation: str, call_id: str, approved: bool, reason: str | None) -> None:
     """Answer a tool call waiting for approval, through the conversation's worker (waited for boundedly)."""
-    from durable_llm.cli.workers import within_worker_wait
+    from durable_llm.cli.workers import require_worker, within_worker_wait
     from durable_llm.workflow import AgentWorkflow
 
     async with connected(settings, plugin(settings, ()), quiet=True) as connection:
         handle = connection.client.get_workflow_handle(conversation)
         task_queue = (await handle.describe()).task_queue or settings.task_queue
-        await _require_worker(connection.client, task_queue)
+        await require_worker(connection.client, task_queue)
         update = handle.execute_update(AgentWorkflow.approve_tool_call, args=[call_id, approved, reason])
         await within_worker_wait(update, task_queue)
     console.print(f"{'Approved' if approved else 'Rejected'} {call_id} in {conversation}.")
@@ -269,12 +271,6 @@ async def _print_so_far(handle: WorkflowHandle[Any, Any]) -> int:
     for message in messages:
         print_message(message)
     return len(messages)
-
-
-async def _require_worker(client: Client, task_queue: str) -> None:
-    from durable_llm.cli.workers import require_worker
-
-    await require_worker(client, task_queue)
 
 
 async def _agree_on_tools(client: Client, settings: Settings, tool_refs: Sequence[str]) -> Sequence[Any]:

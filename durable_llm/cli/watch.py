@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
-from temporalio.client import WorkflowHandle
 
 from durable_llm.agent import AgentResult
 from durable_llm.cli.render import LIVE, STATES, console, print_message
 from durable_llm.cli.terminal import ask
-from durable_llm.cli.workers import WORKER_WAIT
+
+if TYPE_CHECKING:
+    from temporalio.client import WorkflowHandle
 
 
 async def follow_to_end(handle: WorkflowHandle[Any, AgentResult], offset: int = 0) -> AgentResult:
@@ -28,6 +29,7 @@ async def follow(handle: WorkflowHandle[Any, Any], offset: int, until: Awaitable
 
     Returns how many messages the conversation holds (the next offset).
     """
+    from durable_llm.cli.workers import WORKER_WAIT
     from durable_llm.follow import follow_conversation
 
     asked: set[str] = set()
