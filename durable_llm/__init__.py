@@ -30,6 +30,7 @@ from durable_llm.tools import (
 
 if TYPE_CHECKING:
     from durable_llm.chat import send_message
+    from durable_llm.follow import ConversationUpdate, follow_conversation
     from durable_llm.loop import checkpoint_conversation, run_agent
     from durable_llm.payload_guard import PayloadGuard, PayloadTooLarge, check_payload_size
     from durable_llm.plugin import DurableLLMPlugin
@@ -54,6 +55,7 @@ __all__ = [
     "CachedDriver",
     "Checkpoint",
     "ConfigError",
+    "ConversationUpdate",
     "DurableLLMPlugin",
     "LocalBlobDriver",
     "MediaPart",
@@ -81,6 +83,7 @@ __all__ = [
     "check_payload_size",
     "checkpoint_conversation",
     "external_storage",
+    "follow_conversation",
     "get_adapter",
     "load_settings",
     "run_agent",
@@ -98,6 +101,8 @@ _TEMPORAL = {
     "run_agent": "durable_llm.loop",
     "checkpoint_conversation": "durable_llm.loop",
     "send_message": "durable_llm.chat",
+    "ConversationUpdate": "durable_llm.follow",
+    "follow_conversation": "durable_llm.follow",
     "PayloadGuard": "durable_llm.payload_guard",
     "PayloadTooLarge": "durable_llm.payload_guard",
     "check_payload_size": "durable_llm.payload_guard",

@@ -81,8 +81,8 @@ class Settings(BaseSettings):
     temporal_address: str | None = None
     """host:port of a Temporal server; unset: Temporal's own TEMPORAL_ADDRESS / profile, else the embedded server."""
     temporal_namespace: str = "default"
-    data_dir: Path = Path(".durable_llm")
-    """Where the embedded server keeps its database, so conversations survive restarts."""
+    data_dir: Path | None = None
+    """Where the embedded server keeps its database (default: `durable_llm/server` in the user's data directory)."""
     server_port: int = Field(default=7233, gt=0, lt=65536)
     ui_port: int | None = Field(default=None, gt=0, lt=65536)
     """The embedded server's web UI port (default: `server_port` + 1000)."""

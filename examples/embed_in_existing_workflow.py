@@ -26,10 +26,10 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.worker import Worker
 
     from durable_llm import Agent, DurableLLMPlugin, Usage, run_agent
+    from durable_llm.cli.demo import result_text
+    from durable_llm.cli.server import connect
     from durable_llm.config import load_settings
     from durable_llm.conversation import FrozenModel, ModelRequest, ModelResponse, ToolResultPart
-    from durable_llm.demo import result_text
-    from durable_llm.server import connect
     from durable_llm.testing import call_tools, reply
 
 TASK_QUEUE = "orders"

@@ -22,10 +22,10 @@ from temporalio.worker import Worker
 
 from durable_llm import AgentInput, AgentResult, AgentWorkflow, DurableLLMPlugin, ToolOptions
 from durable_llm.agent import PendingApproval
+from durable_llm.cli.demo import result_text
+from durable_llm.cli.server import connect
 from durable_llm.config import Settings, load_settings
 from durable_llm.conversation import ModelRequest, ModelResponse, ToolResultPart
-from durable_llm.demo import result_text
-from durable_llm.server import connect
 from durable_llm.testing import call_tools, reply
 
 TASK_QUEUE = "support"

@@ -28,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.worker import Worker
 
     from durable_llm import Agent, AgentInput, AgentResult, AgentWorkflow, DurableLLMPlugin, Message, run_agent
+    from durable_llm.cli.demo import result_text
+    from durable_llm.cli.server import connect
     from durable_llm.config import Settings, load_settings
     from durable_llm.conversation import (
         FrozenModel,
@@ -37,8 +39,6 @@ with workflow.unsafe.imports_passed_through():
         ToolResultPart,
         project,
     )
-    from durable_llm.demo import result_text
-    from durable_llm.server import connect
     from durable_llm.testing import call_tools, reply
 
 MODELS = ("openai:gpt-5-mini", "anthropic:claude-sonnet-4-5", "gemini:gemini-2.5-flash")

@@ -2,8 +2,8 @@
 
     python examples/weather_agent.py "Any weather alerts in Texas?"
 
-The tools (`durable_llm.demo.get_alerts` / `get_forecast`) are plain async functions calling
-api.weather.gov with httpx; their docstrings are the schema the model sees. The model comes
+The tools (`durable_llm.cli.demo.get_alerts` / `get_forecast`, the demo's) are plain async functions calling
+api.weather.gov with httpx2; their docstrings are the schema the model sees. The model comes
 from the configuration (`DURABLE_LLM_MODEL=gemini:gemini-2.5-flash`, durable_llm.toml, ...);
 Temporal is `DURABLE_LLM_TEMPORAL_ADDRESS` / `TEMPORAL_ADDRESS`, or an embedded dev server.
 Without an API key, a local fake of the vendor plays the model and a local sample stands in
@@ -24,9 +24,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from durable_llm import AgentInput, AgentResult, AgentWorkflow, DurableLLMPlugin, TextDelta
+from durable_llm.cli.demo import INSTRUCTIONS, QUESTION, WEATHER_TOOLS, NWSStub, scripted_weather_model
+from durable_llm.cli.server import connect
 from durable_llm.config import Settings, load_settings
-from durable_llm.demo import INSTRUCTIONS, QUESTION, WEATHER_TOOLS, NWSStub, scripted_weather_model
-from durable_llm.server import connect
 
 TASK_QUEUE = "weather-agent"
 

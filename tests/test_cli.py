@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +26,8 @@ from typer.testing import CliRunner
 
 from durable_llm import Agent, AgentInput, AgentResult, AgentWorkflow, DurableLLMPlugin, TextDelta, ToolOptions, Usage
 from durable_llm.cli import app
-from durable_llm.demo import NWSStub, scripted_weather_model
-from durable_llm.server import EmbeddedServer, EmbeddedServerError
+from durable_llm.cli.demo import NWSStub, scripted_weather_model
+from durable_llm.cli.server import EmbeddedServer, EmbeddedServerError
 from durable_llm.testing import FakeVendorServer, call_tools, reply
 
 DURABLE_LLM = Path(sys.executable).parent / "durable-llm"
@@ -158,7 +159,14 @@ class Process:
 
 
 def process_env(**extra: str) -> dict[str, str]:
-    return {**os.environ, **extra}
+    """This environment for a command process, which can import the test tools (`cli_tools`)."""
+    path = os.pathsep.join(p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def test_the_executable_exits_with_the_commands_code_and_flushes_its_output():
@@ -228,7 +236,12 @@ def test_run_prints_the_answer_tool_calls_and_usage(monkeypatch):
         for name, value in fake.env().items():
             monkeypatch.setenv(name, value)
         output = invoke(
-            "run", "Weather in San Francisco?", "-m", "gemini:gemini-2.5-flash", "-t", "durable_llm.demo:WEATHER_TOOLS"
+            "run",
+            "Weather in San Francisco?",
+            "-m",
+            "gemini:gemini-2.5-flash",
+            "-t",
+            "durable_llm.cli.demo:WEATHER_TOOLS",
         )
 
     assert "you: Weather in San Francisco?" in output
@@ -240,13 +253,33 @@ def test_run_prints_the_answer_tool_calls_and_usage(monkeypatch):
     assert {t.name for t in fake.requests[0].tools} == {"get_alerts", "get_forecast"}
 
 
-def test_run_without_an_api_key_fails_at_start_up_naming_the_variable():
-    result = runner.invoke(app, ["run", "hello"])
+def test_run_without_an_api_key_runs_offline_with_the_weather_tools_and_says_so():
+    done = subprocess.run(
+        [str(DURABLE_LLM), "run", "Any storms in Kansas today?"],
+        capture_output=True,
+        text=True,
+        env=process_env(),
+        timeout=120,
+    )
 
-    assert result.exit_code == 2
-    assert "Configuration error" in result.output
-    assert "ANTHROPIC_API_KEY" in result.output
-    assert "durable-llm demo" in result.output
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No API key for anthropic (set ANTHROPIC_API_KEY" in done.stdout.replace("\n", " ")
+    assert "OFFLINE against a local fake anthropic server" in done.stdout
+    assert '→ get_forecast({"latitude":37.7749,"longitude":-122.4194})' in done.stdout
+    assert "← get_alerts: Event: Winter Storm Warning" in done.stdout  # the tools ran (canned NWS fixture)
+    assert "agent: In San Francisco" in done.stdout
+    assert "2 model call(s)" in done.stdout
+
+
+def test_offline_is_used_when_asked_even_with_a_key(fake_vendor):
+    output = invoke("run", "Hello?", "--offline", "--tools", "cli_tools:TOOLS")
+
+    assert (
+        "--offline: running OFFLINE against a local fake anthropic server (model anthropic:claude-sonnet-4-5)" in output
+    )
+    assert "agent: (A scripted offline answer: no real model runs.) You said: 'Hello?'" in output
+    assert "Tools I was given: world_clock." in output
+    assert fake_vendor.requests == []  # the key's vendor was not called
 
 
 def test_bad_model_setting_fails_before_anything_starts(monkeypatch):
@@ -260,7 +293,7 @@ def test_bad_model_setting_fails_before_anything_starts(monkeypatch):
 
 
 def test_history_prints_roles_tool_calls_and_tokens_or_json(fake_vendor):
-    output = invoke("run", "Weather?", "--tools", "durable_llm.demo:WEATHER_TOOLS")
+    output = invoke("run", "Weather?", "--tools", "durable_llm.cli.demo:WEATHER_TOOLS")
     conversation = conversation_id(output, "run")
 
     readable = invoke("history", conversation)
@@ -313,16 +346,22 @@ def test_approve_from_another_terminal_lets_a_waiting_tool_call_run(server, fake
         return await client.get_workflow_handle(conversation, result_type=AgentResult).result()
 
     worker = Process(
-        "worker", "--tools", "durable_llm.demo:WEATHER_TOOLS", "--task-queue", "approvals", env=process_env()
+        "worker", "--tools", "durable_llm.cli.demo:WEATHER_TOOLS", "--task-queue", "approvals", env=process_env()
     )
     worker.wait_for("Worker on task queue approvals")
     try:
         conversation, call_id = asyncio.run(start_and_wait_for_approval())
+        waiting = invoke("history", conversation)
         output = invoke("approve", conversation, call_id)
         answer = asyncio.run(result(conversation))
     finally:
         assert worker.interrupt() == 130
 
+    # The id `approve` takes is the status query's; the model's call id is shown with the call.
+    assert f'Waiting for approval: get_alerts({{"state":"CA"}}) — durable-llm approve {conversation} {call_id}' in (
+        waiting
+    )
+    assert re.search(r'→ get_alerts\(\{"state":"CA"\}\) \(id call_[0-9a-f]+\)', waiting), waiting
     assert f"Approved {call_id} in {conversation}" in output
     assert "the first: Winter Storm Warning" in answer.output
 
@@ -350,19 +389,76 @@ def test_approving_a_call_that_is_not_waiting_is_refused(server):
     assert "no tool call 'call_nope' is waiting for approval" in result.output
 
 
+def test_approve_with_no_worker_polling_says_so_quickly_and_fails(server):
+    from temporalio.client import Client
+
+    async def start() -> str:
+        client = await Client.connect(server.address, plugins=[DurableLLMPlugin()])
+        handle = await client.start_workflow(
+            AgentWorkflow.run,
+            AgentInput(agent=Agent(model="anthropic:claude-sonnet-4-5"), message="hi"),
+            id=f"orphan-{os.urandom(4).hex()}",
+            task_queue="nobody-polls-this",
+        )
+        return handle.id
+
+    conversation = asyncio.run(start())
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(DURABLE_LLM), "approve", conversation, "call_1"],
+        capture_output=True,
+        text=True,
+        env=process_env(),
+        timeout=60,
+    )
+
+    assert time.monotonic() - started < 30
+    assert done.returncode == 1
+    assert "no worker is serving task queue 'nobody-polls-this'" in done.stdout
+    assert "start `durable-llm worker`" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_offline_chat_then_history_as_separate_processes():
+    chat = subprocess.run(
+        [str(DURABLE_LLM), "chat"],
+        input="Weather in SF?\n",
+        capture_output=True,
+        text=True,
+        env=process_env(),
+        timeout=120,
+    )
+    assert chat.returncode == 0, chat.stdout + chat.stderr
+    conversation = conversation_id(chat.stdout, "chat")
+
+    history = subprocess.run(
+        [str(DURABLE_LLM), "history", conversation], capture_output=True, text=True, env=process_env(), timeout=120
+    )
+
+    assert "running OFFLINE against a local fake anthropic server" in chat.stdout
+    assert "agent: In San Francisco" in chat.stdout
+    assert f"Left open: durable-llm chat --conversation {conversation}" in chat.stdout
+    assert history.returncode == 0, history.stdout + history.stderr
+    assert f"Conversation {conversation} (running), 4 messages" in history.stdout
+    assert re.search(r'→ get_alerts\(\{"state":"CA"\}\) \(id call_[0-9a-f]+\)', history.stdout), history.stdout
+
+
 # -- chat ----------------------------------------------------------------------------------------
 
 
-def test_chat_takes_several_turns_then_reattaches_and_ends(fake_vendor):
-    first = invoke("chat", "-t", "durable_llm.demo:WEATHER_TOOLS", input="Weather in SF?\nAnd alerts?\n")
+def test_chat_takes_several_turns_then_reattaches_and_ends(fake_vendor, monkeypatch):
+    first = invoke("chat", "-t", "durable_llm.cli.demo:WEATHER_TOOLS", input="Weather in SF?\nAnd alerts?\n")
     conversation = conversation_id(first, "chat")
 
     assert first.count('→ get_alerts({"state":"CA"})') == 2
     assert first.count("agent: In San Francisco") == 2
     assert f"Left open: durable-llm chat --conversation {conversation}" in first
 
-    second = invoke("chat", "--conversation", conversation, "-t", "durable_llm.demo:WEATHER_TOOLS", input="/end\n")
+    monkeypatch.setenv("DURABLE_LLM_MODEL", "openai:gpt-5-mini")
+    second = invoke("chat", "--conversation", conversation, "-t", "durable_llm.cli.demo:WEATHER_TOOLS", input="/end\n")
 
+    assert f"Note: {conversation} goes on with anthropic:claude-sonnet-4-5, the model it started with" in second
+    assert "openai:gpt-5-mini (from environment variable DURABLE_LLM_MODEL) applies to new conversations" in second
     assert "you: Weather in SF?" in second  # the conversation so far, printed on re-attaching
     assert "you: And alerts?" in second
     assert "Conversation ended." in second
@@ -374,7 +470,7 @@ def test_chat_takes_several_turns_then_reattaches_and_ends(fake_vendor):
 def test_chat_asks_before_running_a_tool_that_needs_approval(fake_vendor, monkeypatch):
     monkeypatch.setenv("DURABLE_LLM_APPROVAL_REQUIRED", "get_alerts")
 
-    output = invoke("chat", "-t", "durable_llm.demo:WEATHER_TOOLS", input="Weather in SF?\ny\n")
+    output = invoke("chat", "-t", "durable_llm.cli.demo:WEATHER_TOOLS", input="Weather in SF?\ny\n")
 
     assert 'The agent wants to run get_alerts({"state":"CA"})' in output
     assert "← get_alerts: Event: Winter Storm Warning" in output
@@ -384,7 +480,7 @@ def test_chat_asks_before_running_a_tool_that_needs_approval(fake_vendor, monkey
 def test_chat_rejection_goes_back_to_the_model(fake_vendor, monkeypatch):
     monkeypatch.setenv("DURABLE_LLM_APPROVAL_REQUIRED", "get_alerts")
 
-    output = invoke("chat", "-t", "durable_llm.demo:WEATHER_TOOLS", input="Weather in SF?\nn\n")
+    output = invoke("chat", "-t", "durable_llm.cli.demo:WEATHER_TOOLS", input="Weather in SF?\nn\n")
 
     assert "← get_alerts: the user rejected this call: the user said no" in output
     tool_message = fake_vendor.requests[-1].messages[-1]
@@ -395,21 +491,92 @@ def test_chat_rejection_goes_back_to_the_model(fake_vendor, monkeypatch):
 
 
 def test_worker_serves_a_run_started_elsewhere_and_stops_on_ctrl_c(fake_vendor):
-    worker = Process("worker", "--tools", "durable_llm.demo:WEATHER_TOOLS", env=process_env())
+    worker = Process("worker", "--tools", "durable_llm.cli.demo:WEATHER_TOOLS", env=process_env())
     worker.wait_for("Worker on task queue durable-llm; tools: get_alerts, get_forecast")
 
-    output = invoke("run", "Weather?", "--no-worker", "--tools", "durable_llm.demo:WEATHER_TOOLS")
+    output = invoke("run", "Weather?", "--no-worker", "--tools", "durable_llm.cli.demo:WEATHER_TOOLS")
 
     assert "agent: In San Francisco" in output
     assert worker.interrupt() == 130
     assert "Traceback" not in worker.output
 
 
-def test_worker_without_an_api_key_refuses_to_start():
-    result = runner.invoke(app, ["worker"])
+def test_worker_without_an_api_key_serves_offline(environment):
+    worker = Process("worker", env=process_env(DURABLE_LLM_TASK_QUEUE="offline-worker"))
+    output = worker.wait_for("Worker on task queue offline-worker; tools: get_alerts, get_forecast")
+    try:
+        done = subprocess.run(
+            [str(DURABLE_LLM), "run", "Weather?", "--no-worker"],
+            capture_output=True,
+            text=True,
+            env=process_env(DURABLE_LLM_TASK_QUEUE="offline-worker"),
+            timeout=120,
+        )
+    finally:
+        assert worker.interrupt() == 130
 
-    assert result.exit_code == 2
-    assert "ANTHROPIC_API_KEY" in result.output
+    assert "No API key for anthropic" in output
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Tools of the worker on offline-worker: get_alerts, get_forecast." in done.stdout
+    assert "agent: In San Francisco" in done.stdout
+    assert "Traceback" not in worker.output
+
+
+def test_chat_without_a_worker_uses_the_tools_the_worker_serves(tmp_path):
+    script = [
+        call_tools(("world_clock", {"city": "Paris"})),
+        reply("It is noon in Paris."),
+    ]
+    queue = {"DURABLE_LLM_TASK_QUEUE": f"user-tools-{os.urandom(3).hex()}"}
+    with FakeVendorServer("anthropic", responses=script) as fake:
+        worker = Process("worker", "--tools", "cli_tools:TOOLS", env=process_env(**fake.env(), **queue))
+        worker.wait_for("tools: world_clock. Ctrl-C to stop.")
+        try:
+            # The chat process has neither the tools nor a vendor key: the worker has both.
+            chat = subprocess.run(
+                [str(DURABLE_LLM), "chat", "--no-worker"],
+                input="What time is it in Paris?\n",
+                capture_output=True,
+                text=True,
+                env=process_env(**queue),
+                timeout=120,
+            )
+            refused = subprocess.run(
+                [str(DURABLE_LLM), "chat", "--no-worker", "--tools", "durable_llm.cli.demo:WEATHER_TOOLS"],
+                input="Weather?\n",
+                capture_output=True,
+                text=True,
+                env=process_env(**queue),
+                timeout=120,
+            )
+        finally:
+            assert worker.interrupt() == 130
+
+    assert chat.returncode == 0, chat.stdout + chat.stderr
+    assert f"Tools of the worker on {queue['DURABLE_LLM_TASK_QUEUE']}: world_clock." in chat.stdout
+    assert '→ world_clock({"city":"Paris"})' in chat.stdout
+    assert "← world_clock: 12:00 in Paris" in chat.stdout
+    assert "agent: It is noon in Paris." in chat.stdout
+    assert [t.name for t in fake.requests[0].tools] == ["world_clock"]
+    assert refused.returncode == 1
+    assert "does not run get_alerts, get_forecast (it runs: world_clock)" in refused.stdout
+    assert "--tools / DURABLE_LLM_TOOLS" in refused.stdout
+
+
+def test_chat_without_a_worker_and_without_one_running_is_refused_at_once():
+    done = subprocess.run(
+        [str(DURABLE_LLM), "chat", "--no-worker"],
+        input="Hello?\n",
+        capture_output=True,
+        text=True,
+        env=process_env(DURABLE_LLM_TASK_QUEUE=f"nobody-{os.urandom(3).hex()}"),
+        timeout=60,
+    )
+
+    assert done.returncode == 1
+    assert "no worker is serving task queue 'nobody-" in done.stdout
+    assert "start `durable-llm worker`" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
 
 
 def test_server_starts_the_dev_server_and_ui_and_stops_on_ctrl_c(tmp_path, monkeypatch):
@@ -430,10 +597,82 @@ def test_server_starts_the_dev_server_and_ui_and_stops_on_ctrl_c(tmp_path, monke
         assert sock.connect_ex(("127.0.0.1", port)) != 0, "the dev server outlived the command"
 
 
-def test_server_command_reuses_a_running_server(server):
-    output = invoke("server")
+def test_a_second_server_on_the_same_data_directory_is_refused_and_another_directory_works(tmp_path):
+    first_port, first_ui, second_port, second_ui = free_ports(4)
+    first = Process(
+        "server",
+        env=process_env(
+            DURABLE_LLM_SERVER_PORT=str(first_port),
+            DURABLE_LLM_UI_PORT=str(first_ui),
+            DURABLE_LLM_DATA_DIR=str(tmp_path / "one"),
+        ),
+    )
+    first.wait_for("Ctrl-C to stop")
+    try:
+        same_directory = subprocess.run(
+            [str(DURABLE_LLM), "server"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=process_env(
+                DURABLE_LLM_SERVER_PORT=str(second_port),
+                DURABLE_LLM_UI_PORT=str(second_ui),
+                DURABLE_LLM_DATA_DIR=str(tmp_path / "one"),
+            ),
+        )
+        same_port = subprocess.run(
+            [str(DURABLE_LLM), "server"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=process_env(DURABLE_LLM_SERVER_PORT=str(first_port), DURABLE_LLM_DATA_DIR=str(tmp_path / "two")),
+        )
+        second = Process(
+            "server",
+            env=process_env(
+                DURABLE_LLM_SERVER_PORT=str(second_port),
+                DURABLE_LLM_UI_PORT=str(second_ui),
+                DURABLE_LLM_DATA_DIR=str(tmp_path / "two"),
+            ),
+        )
+        second_output = second.wait_for("Ctrl-C to stop")
+        assert second.interrupt() == 130
+    finally:
+        assert first.interrupt() == 130
 
-    assert f"A Temporal server already answers on {server.address}" in output
+    assert same_directory.returncode == 1
+    assert f"a Temporal server already serves {tmp_path / 'one'}, on 127.0.0.1:{first_port}" in same_directory.stdout
+    assert same_port.returncode == 1
+    assert f"port {first_port} is taken by another program" in same_port.stdout
+    assert f"DURABLE_LLM_TEMPORAL_ADDRESS=127.0.0.1:{first_port}" in same_port.stdout
+    assert (
+        f"Temporal dev server on 127.0.0.1:{second_port}, data in {tmp_path / 'two' / 'temporal.db'}" in second_output
+    )
+
+
+def test_an_example_killed_with_sigterm_leaves_no_dev_server_running(tmp_path):
+    port, ui_port = free_ports()
+    example = Path(__file__).parent.parent / "examples" / "human_in_the_loop.py"
+    env = process_env(
+        DURABLE_LLM_SERVER_PORT=str(port), DURABLE_LLM_UI_PORT=str(ui_port), DURABLE_LLM_DATA_DIR=str(tmp_path)
+    )
+    script = subprocess.Popen(
+        [sys.executable, str(example)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert script.stdout is not None
+    for line in script.stdout:  # waits for a person: the embedded server is up
+        if "Approve it from another terminal" in line:
+            break
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) == 0
+
+    script.send_signal(signal.SIGTERM)
+    script.wait(timeout=30)
+
+    deadline = time.monotonic() + 20
+    while port_open(port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not port_open(port), "the dev server outlived the example"
 
 
 # -- the embedded server -------------------------------------------------------------------------
@@ -480,12 +719,23 @@ def test_embedded_server_refuses_a_port_held_by_something_else(tmp_path):
         squatter.listen()
         port = squatter.getsockname()[1]
 
-        with pytest.raises(EmbeddedServerError, match=f"port {port} is taken by something that is not a Temporal"):
+        with pytest.raises(EmbeddedServerError, match=f"port {port} is taken by another program"):
             asyncio.run(EmbeddedServer(port=port, data_dir=tmp_path).start())
 
 
+@pytest.mark.parametrize("command", ["demo", "run", "chat", "history", "approve", "worker", "server"])
+def test_help_screens_show_no_type_placeholders_and_keep_paragraphs_whole(command):
+    output = runner.invoke(app, [command, "--help"], terminal_width=100).output
+
+    assert "<bool>" not in output and "<list[str]>" not in output
+    assert all(line == line.rstrip() for line in output.splitlines()), output  # no lines padded to the box
+    if command == "demo":
+        flat = " ".join(output.split())
+        assert "a local fake of that vendor answers (through the vendor's real SDK and wire format)" in flat
+
+
 def test_the_status_line_previews_the_answer_being_written_of_the_followed_conversation_only():
-    from durable_llm.cli import _LiveAnswer
+    from durable_llm.cli.render import LiveAnswer as _LiveAnswer
 
     live = _LiveAnswer()
     with live.watching("chat-1"):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from durable_llm import Agent, ConfigError, Settings, load_settings
+from durable_llm.cli.demo import get_alerts, get_forecast
+from durable_llm.cli.server import configured_address
 from durable_llm.config import import_tools
-from durable_llm.demo import get_alerts, get_forecast
-from durable_llm.server import configured_address
 
 VENDOR_KEYS = (
     "OPENAI_API_KEY",
@@ -132,11 +132,11 @@ def test_approval_for_a_tool_the_agent_lacks_is_a_config_error(monkeypatch):
 
 
 def test_tools_from_the_environment_are_comma_separated_and_importable(monkeypatch):
-    monkeypatch.setenv("DURABLE_LLM_TOOLS", "durable_llm.demo:get_alerts, durable_llm.demo:WEATHER_TOOLS")
+    monkeypatch.setenv("DURABLE_LLM_TOOLS", "durable_llm.cli.demo:get_alerts, durable_llm.cli.demo:WEATHER_TOOLS")
 
     settings = load_settings()
 
-    assert settings.tools == ("durable_llm.demo:get_alerts", "durable_llm.demo:WEATHER_TOOLS")
+    assert settings.tools == ("durable_llm.cli.demo:get_alerts", "durable_llm.cli.demo:WEATHER_TOOLS")
     assert settings.load_tools() == [get_alerts, get_alerts, get_forecast]
 
 
@@ -212,7 +212,7 @@ def test_value_of_the_wrong_type_names_its_variable(monkeypatch):
 
 
 def test_blob_store_settings_reach_the_cli_plugin(clean_directory, monkeypatch):
-    from durable_llm.cli import _plugin
+    from durable_llm.cli.temporal import plugin as _plugin
     from durable_llm.storage import LOCAL_THRESHOLD, CachedDriver, LocalBlobDriver, default_blob_directory
 
     default = _plugin(load_settings(), ()).storage
@@ -237,7 +237,7 @@ def test_blob_store_settings_reach_the_cli_plugin(clean_directory, monkeypatch):
 
 
 def test_tools_reference_must_be_module_colon_attribute(monkeypatch):
-    monkeypatch.setenv("DURABLE_LLM_TOOLS", "durable_llm.demo.get_alerts")
+    monkeypatch.setenv("DURABLE_LLM_TOOLS", "durable_llm.cli.demo.get_alerts")
 
     with pytest.raises(ConfigError, match="not 'module:attribute'"):
         load_settings()
@@ -245,7 +245,7 @@ def test_tools_reference_must_be_module_colon_attribute(monkeypatch):
 
 def test_tool_that_cannot_be_imported_is_a_config_error():
     with pytest.raises(ConfigError) as caught:
-        import_tools("durable_llm.demo:get_tide", source="--tools")
+        import_tools("durable_llm.cli.demo:get_tide", source="--tools")
 
     assert (caught.value.setting, caught.value.source) == ("tools", "--tools")
     assert "get_tide" in caught.value.problem

@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from durable_llm import DurableLLMPlugin, tool_spec
-from durable_llm.demo import NWSStub, get_alerts, get_forecast
+from durable_llm.cli.demo import NWSStub, get_alerts, get_forecast
 from durable_llm.testing import FakeVendorServer
 
 EXAMPLES = Path(__file__).parent.parent / "examples"

@@ -1,0 +1,300 @@
+"""What each `durable-llm` command does, once its options are read (`commands` reads them)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from durable_llm.agent import AgentInput, AgentResult
+from durable_llm.cli.exit import CommandError
+from durable_llm.cli.offline import use_vendor
+from durable_llm.cli.render import console, print_message, print_pending, print_usage, ui_hint
+from durable_llm.cli.temporal import chosen_tools, connected, plugin, tool_name, tools_or_weather, worker_running
+from durable_llm.cli.terminal import ask
+from durable_llm.cli.watch import follow, follow_to_end
+from durable_llm.config import Settings
+
+if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowHandle
+
+DEMO_TASK_QUEUE = "durable-llm-demo"
+"""The demo's own task queue, so a worker for other tools never picks up its tool calls."""
+
+
+async def demo(settings: Settings, conversation: str | None, think: float) -> None:
+    """The weather agent end to end, offline without a key; resumes an interrupted one."""
+    from durable_llm.cli import demo as weather
+    from durable_llm.workflow import AgentWorkflow
+
+    async with AsyncExitStack() as stack:
+        connection = await stack.enter_async_context(
+            connected(settings, plugin(settings, weather.WEATHER_TOOLS, preview=True))
+        )
+        client = connection.client
+        resuming = conversation is not None
+        conversation = conversation or f"weather-demo-{uuid.uuid4().hex[:8]}"
+        handle = client.get_workflow_handle(conversation, result_type=AgentResult)
+        if resuming:
+            settings = await _with_conversation_model(handle, settings)
+        use_vendor(stack, settings, offline=False, think=think)
+        await stack.enter_async_context(worker_running(client, DEMO_TASK_QUEUE))
+        if resuming:
+            console.print(f"Resuming [bold]{conversation}[/]: the workflow kept its state while nothing ran.")
+        else:
+            agent = settings.agent(tools=weather.WEATHER_TOOLS, name="weather", instructions=weather.INSTRUCTIONS)
+            await client.start_workflow(
+                AgentWorkflow.run,
+                AgentInput(agent=agent, message=weather.QUESTION),
+                id=conversation,
+                task_queue=DEMO_TASK_QUEUE,
+                memo={"model": agent.model},
+            )
+        resume = f"durable-llm demo --conversation {conversation}"
+        console.print(
+            f"Conversation [bold]{conversation}[/]. Try durability: press Ctrl-C while it works, then run "
+            f"[bold]{resume}[/] — it carries on from the last completed step.\n"
+        )
+        try:
+            result = await follow_to_end(handle)
+        except asyncio.CancelledError:
+            console.print(f"\n[yellow]Interrupted.[/] The conversation is safe in Temporal; resume it with: {resume}")
+            raise
+        print_usage(result.usage, result.turns)
+        console.print(f"\nEvery step is in the Temporal UI{ui_hint(connection, conversation)}")
+
+
+async def one_shot(settings: Settings, prompt: str, tool_refs: Sequence[str], worker: bool, offline: bool) -> None:
+    """One question, answered by a worker in this process or (`worker=False`) one running elsewhere."""
+    from durable_llm.workflow import AgentWorkflow
+
+    async with AsyncExitStack() as stack:
+        tools = tools_or_weather(settings, tool_refs) if worker else chosen_tools(settings, tool_refs) or []
+        connection = await stack.enter_async_context(connected(settings, plugin(settings, tools, preview=worker)))
+        client = connection.client
+        if worker:
+            use_vendor(stack, settings, offline=offline)
+            await stack.enter_async_context(worker_running(client, settings.task_queue))
+            agent_tools: Sequence[Any] = tools
+        else:
+            agent_tools = await _agree_on_tools(client, settings, tool_refs)
+        handle = await client.start_workflow(
+            AgentWorkflow.run,
+            AgentInput(agent=settings.agent(tools=agent_tools), message=prompt),
+            id=f"run-{uuid.uuid4().hex[:12]}",
+            task_queue=settings.task_queue,
+            memo={"model": settings.model},
+        )
+        result = await follow_to_end(handle)
+    print_usage(result.usage, result.turns)
+    console.print(f"[dim]Conversation {handle.id}: durable-llm history {handle.id}[/]")
+
+
+async def chat(
+    settings: Settings, conversation: str | None, tool_refs: Sequence[str], worker: bool, offline: bool
+) -> None:
+    """A conversation at the terminal, new or re-attached, turn after turn."""
+    from durable_llm.chat import send_message
+    from durable_llm.workflow import AgentWorkflow
+
+    async with AsyncExitStack() as stack:
+        tools = tools_or_weather(settings, tool_refs) if worker else chosen_tools(settings, tool_refs) or []
+        connection = await stack.enter_async_context(connected(settings, plugin(settings, tools, preview=worker)))
+        client = connection.client
+        new = conversation is None
+        conversation = conversation or f"chat-{uuid.uuid4().hex[:12]}"
+        handle = client.get_workflow_handle(conversation, result_type=AgentResult)
+        if not new:
+            settings = await _with_conversation_model(handle, settings)
+        if worker:
+            use_vendor(stack, settings, offline=offline)
+            await stack.enter_async_context(worker_running(client, settings.task_queue))
+        if new:
+            agent_tools = tools if worker else await _agree_on_tools(client, settings, tool_refs)
+            await client.start_workflow(
+                AgentWorkflow.run,
+                AgentInput(agent=settings.agent(tools=agent_tools), chat=True),
+                id=conversation,
+                task_queue=settings.task_queue,
+                memo={"model": settings.model},
+            )
+            offset = 0
+        else:
+            offset = await _print_so_far(handle)
+        console.print(
+            f"Conversation [bold]{conversation}[/] with {settings.model}. "
+            f"/end ends it; Ctrl-D leaves it open (durable-llm chat --conversation {conversation})."
+        )
+        while True:
+            try:
+                text = await ask("[bold cyan]you[/] > ")
+            except EOFError:
+                console.print(f"\nLeft open: durable-llm chat --conversation {conversation}")
+                return
+            if text.strip() == "/end":
+                await handle.signal(AgentWorkflow.end_conversation)
+                if worker:
+                    await handle.result()
+                console.print("Conversation ended.")
+                return
+            if not text.strip():
+                continue
+            if not worker:
+                from durable_llm.cli.workers import require_worker
+
+                await require_worker(client, settings.task_queue)
+            # Our own message is printed by the terminal already; follow from after it.
+            offset += 1
+            # Resent if the chat is just continuing as new (a fresh run of the same conversation).
+            update = asyncio.ensure_future(send_message(handle, text))
+            offset = await follow(handle, offset, update)
+            await update
+
+
+async def history(settings: Settings, conversation: str, as_json: bool) -> None:
+    """Print a conversation (or its JSON): messages with tool call ids, calls awaiting approval, usage."""
+    from temporalio.client import WorkflowExecutionStatus
+
+    from durable_llm.follow import read_messages
+    from durable_llm.workflow import AgentWorkflow
+
+    pending = ()
+    async with connected(settings, plugin(settings, ()), quiet=as_json) as connection:
+        handle = connection.client.get_workflow_handle(conversation, result_type=AgentResult)
+        description = await handle.describe()
+        if description.status == WorkflowExecutionStatus.COMPLETED:
+            result = await handle.result()
+            messages, usage, turns = result.messages, result.usage, result.turns
+        else:
+            # Queries need a worker; this one only replays the workflow (no tool or model activity).
+            async with worker_running(connection.client, description.task_queue or "", workflows_only=True):
+                messages = await read_messages(handle)
+                status = await handle.query(AgentWorkflow.status)
+            usage, turns, pending = status.usage, status.turns, status.pending_approvals
+    state = description.status.name.lower() if description.status else "unknown"
+    if as_json:
+        body = {
+            "conversation": conversation,
+            "status": state,
+            "turns": turns,
+            "usage": usage.model_dump(mode="json"),
+            "messages": [m.model_dump(mode="json") for m in messages],
+            "pending_approvals": [p.model_dump(mode="json") for p in pending],
+        }
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+        return
+    console.print(f"Conversation [bold]{conversation}[/] ({state}), {len(messages)} messages\n")
+    for message in messages:
+        print_message(message)
+    for waiting in pending:
+        print_pending(conversation, waiting)
+    print_usage(usage, turns)
+
+
+async def approve(settings: Settings, conversation: str, call_id: str, approved: bool, reason: str | None) -> None:
+    """Answer a tool call waiting for approval, through the conversation's worker (waited for boundedly)."""
+    from durable_llm.cli.workers import require_worker, within_worker_wait
+    from durable_llm.workflow import AgentWorkflow
+
+    async with connected(settings, plugin(settings, ()), quiet=True) as connection:
+        handle = connection.client.get_workflow_handle(conversation)
+        task_queue = (await handle.describe()).task_queue or settings.task_queue
+        await require_worker(connection.client, task_queue)
+        update = handle.execute_update(AgentWorkflow.approve_tool_call, args=[call_id, approved, reason])
+        await within_worker_wait(update, task_queue)
+    console.print(f"{'Approved' if approved else 'Rejected'} {call_id} in {conversation}.")
+
+
+async def worker(settings: Settings, tool_refs: Sequence[str], offline: bool) -> None:
+    """A worker for the configured agents and tools, until Ctrl-C; it tells clients which tools it runs."""
+    tools = tools_or_weather(settings, tool_refs)
+    names = [tool_name(fn) for fn in tools]
+    async with AsyncExitStack() as stack:
+        use_vendor(stack, settings, offline=offline)
+        connection = await stack.enter_async_context(connected(settings, plugin(settings, tools)))
+        async with worker_running(connection.client, settings.task_queue, serving=names):
+            console.print(
+                f"Worker on task queue [bold]{settings.task_queue}[/]; tools: {', '.join(names) or 'none'}. "
+                "Ctrl-C to stop."
+            )
+            await asyncio.Event().wait()
+
+
+async def server(settings: Settings) -> None:
+    """The embedded Temporal server of the data directory, until Ctrl-C; refused if one already serves it."""
+    from durable_llm.cli.server import EmbeddedServer
+
+    embedded = EmbeddedServer(
+        port=settings.server_port,
+        ui_port=settings.ui_port,
+        data_dir=settings.data_dir,
+        namespace=settings.temporal_namespace,
+    )
+    async with embedded:
+        if not embedded.started:
+            raise CommandError(
+                f"a Temporal server already serves {embedded.data_dir}, on {embedded.address} (started by process "
+                f"{embedded.owner_pid}; web UI {embedded.ui_url}): use that one, or set DURABLE_LLM_DATA_DIR "
+                "(and DURABLE_LLM_SERVER_PORT) for another"
+            )
+        console.print(f"Temporal dev server on [bold]{embedded.address}[/], data in {embedded.db_file}")
+        console.print(f"Web UI: [bold]{embedded.ui_url}[/]. Ctrl-C to stop.")
+        await asyncio.Event().wait()
+
+
+# -- shared steps ----------------------------------------------------------------------------------
+
+
+async def _with_conversation_model(handle: WorkflowHandle[Any, Any], settings: Settings) -> Settings:
+    """The settings with the model the conversation started with (it goes on with that one); says so
+    when the configuration now names another."""
+    model = await (await handle.describe()).memo_value("model", default=settings.model)
+    if model != settings.model and settings.origin("model") != "default":
+        console.print(
+            f"[yellow]Note[/]: {handle.id} goes on with {model}, the model it started with; "
+            f"{settings.model} (from {settings.origin('model')}) applies to new conversations."
+        )
+    return settings.model_copy(update={"model": model})
+
+
+async def _print_so_far(handle: WorkflowHandle[Any, Any]) -> int:
+    """Print the conversation's messages so far; returns how many."""
+    from durable_llm.cli.workers import WORKER_WAIT
+    from durable_llm.follow import read_messages
+
+    messages = await read_messages(handle, rpc_timeout=timedelta(seconds=WORKER_WAIT))
+    for message in messages:
+        print_message(message)
+    return len(messages)
+
+
+async def _agree_on_tools(client: Client, settings: Settings, tool_refs: Sequence[str]) -> Sequence[Any]:
+    """The agent's tools when a worker elsewhere runs them: the ones it says it serves.
+
+    Tools chosen here too must be among those; a worker that cannot say (not a `durable-llm
+    worker`) is trusted with the tools chosen here, and without any the command refuses.
+    """
+    from durable_llm.cli.workers import served_tools
+
+    chosen: list[Callable[..., Any]] | None = chosen_tools(settings, tool_refs)
+    served = await served_tools(client, settings.task_queue)
+    if served is None and chosen is None:
+        raise CommandError(
+            f"the worker on task queue {settings.task_queue!r} does not say which tools it runs (it is not a "
+            "`durable-llm worker`), so this agent would have none: name them with --tools or DURABLE_LLM_TOOLS"
+        )
+    if chosen is None:
+        console.print(f"Tools of the worker on {settings.task_queue}: {', '.join(served or ()) or 'none'}.")
+        return served or ()
+    missing = [name for name in map(tool_name, chosen) if served is not None and name not in served]
+    if missing:
+        raise CommandError(
+            f"the worker on task queue {settings.task_queue!r} does not run {', '.join(missing)} (it runs: "
+            f"{', '.join(served or ()) or 'no tools'}); start it with the same --tools / DURABLE_LLM_TOOLS"
+        )
+    return chosen

@@ -1,0 +1,140 @@
+"""How the commands print: messages by role, tool calls with their ids, usage, the answer being written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+
+from durable_llm.agent import PendingApproval
+from durable_llm.conversation import Message, ReasoningPart, RefusalPart, TextPart, ToolCallPart, ToolResultPart, Usage
+from durable_llm.streaming import TextDelta
+
+if TYPE_CHECKING:
+    from durable_llm.cli.server import Connection
+
+console = Console(highlight=False, soft_wrap=True)
+
+STATES = {
+    "thinking": "the model is thinking…",
+    "running_tools": "running tools…",
+    "waiting_for_approval": "waiting for approval…",
+    "waiting_for_input": "finishing…",
+    "done": "done",
+}
+"""The status line for each `AgentStatus.state`."""
+
+
+class LiveAnswer:
+    """The answer a worker in this process is receiving, previewed in the status line as it comes."""
+
+    def __init__(self) -> None:
+        self._workflow: str | None = None
+        self._call: tuple[str, str, int] | None = None
+        self._text = ""
+
+    def receive(self, delta: TextDelta) -> None:
+        """The plugin's `on_text` (it must not wait: it only keeps the text)."""
+        if delta.workflow_id != self._workflow:
+            return
+        call = (delta.run_id, delta.call, delta.attempt)
+        if call != self._call:  # another call, or a retry starting over
+            self._call, self._text = call, ""
+        self._text += delta.text
+
+    @contextmanager
+    def watching(self, workflow_id: str) -> Iterator[None]:
+        """Keep the answers of `workflow_id` (only) while the block runs."""
+        self._workflow = workflow_id
+        try:
+            yield
+        finally:
+            self._workflow = None
+            self.forget()
+
+    def preview(self, width: int) -> str | None:
+        """The end of the answer being written, on one line of at most `width` characters."""
+        flat = " ".join(self._text.split())
+        if not flat:
+            return None
+        return flat if len(flat) <= width else "…" + flat[-(width - 1) :]
+
+    def forget(self) -> None:
+        """The answer is complete (printed whole with its message); a call still writing shows again."""
+        self._call, self._text = None, ""
+
+
+LIVE = LiveAnswer()
+"""The answer being written in this process (its worker's `on_text`)."""
+
+
+def print_message(message: Message) -> None:
+    """One message, readable: text by role, tool calls (with their ids) and results on their own lines."""
+    if message.role == "assistant":
+        LIVE.forget()  # the answer is printed whole: no preview of it any more
+    for part in message.parts:
+        if isinstance(part, TextPart) and message.role == "user":
+            console.print(f"[bold cyan]you[/]: {escape(part.text)}")
+        elif isinstance(part, TextPart) and message.role == "system":
+            console.print(f"[dim]system: {escape(part.text)}[/]")
+        elif isinstance(part, TextPart):
+            console.print(f"[bold green]agent[/]: {escape(part.text)}")
+        elif isinstance(part, ToolCallPart):
+            call_id = f" [dim](id {escape(part.id)})[/]" if part.id else ""
+            console.print(f"  [magenta]→ {escape(part.name)}[/]({escape(part.arguments_raw)}){call_id}")
+        elif isinstance(part, ToolResultPart):
+            colour = "red" if part.is_error else "blue"
+            text = part.text or json.dumps(part.value)
+            console.print(f"  [{colour}]← {escape(part.name or '?')}[/]: {escape(short(text))}")
+        elif isinstance(part, ReasoningPart) and (part.text or part.summary):
+            console.print(f"  [dim]thinking: {escape(short(part.text or ' '.join(part.summary)))}[/]")
+        elif isinstance(part, RefusalPart):
+            console.print(f"[bold red]refused[/]: {escape(part.text)}")
+
+
+def print_pending(conversation: str, pending: PendingApproval) -> None:
+    """A tool call waiting for approval, with the command that answers it."""
+    console.print(
+        f"[yellow]Waiting for approval[/]: {escape(pending.name)}({escape(pending.arguments_raw)}) — "
+        f"durable-llm approve {conversation} {escape(pending.call_id)} [--reject]"
+    )
+
+
+def short(text: str, limit: int = 160) -> str:
+    """`text` on one line, cut to `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def print_usage(usage: Usage, turns: int) -> None:
+    """Model calls and tokens, on one dim line."""
+    line = (
+        f"\n[dim]{turns} model call(s) · {usage.input_tokens:,} input tokens "
+        f"({usage.cached_input_tokens:,} cached) · {usage.output_tokens:,} output tokens"
+    )
+    if usage.reasoning_tokens:
+        line += f" ({usage.reasoning_tokens:,} reasoning)"
+    console.print(line + "[/]")
+
+
+def print_connection(connection: Connection) -> None:
+    """Which Temporal server the command uses; for the embedded one, where its data really is."""
+    server = connection.server
+    if server is None:
+        console.print(f"Temporal: {connection.client.service_client.config.target_host}")
+        return
+    how = "started" if server.started else f"already running, started by process {server.owner_pid}"
+    console.print(
+        f"Temporal: embedded dev server on {server.address} ({how}; data in {server.db_file}) — web UI {server.ui_url}"
+    )
+
+
+def ui_hint(connection: Connection, conversation: str) -> str:
+    """Where the Temporal UI shows `conversation`."""
+    if connection.server is None:
+        return f" of your server (workflow {conversation})"
+    return f": {connection.server.ui_url}/namespaces/{connection.server.namespace}/workflows/{conversation}"
