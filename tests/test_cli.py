@@ -563,6 +563,32 @@ def test_chat_without_a_worker_uses_the_tools_the_worker_serves(tmp_path):
     assert "--tools / DURABLE_LLM_TOOLS" in refused.stdout
 
 
+def test_reattaching_a_chat_without_a_worker_when_none_serves_it_is_refused_at_once(server):
+    from temporalio.client import Client
+
+    async def start() -> str:
+        client = await Client.connect(server.address, plugins=[DurableLLMPlugin()])
+        agent = Agent(model="anthropic:claude-sonnet-4-5")
+        handle = await client.start_workflow(
+            AgentWorkflow.run, AgentInput(agent=agent, chat=True), id=f"idle-{os.urandom(4).hex()}", task_queue="gone"
+        )
+        return handle.id
+
+    conversation = asyncio.run(start())
+    done = subprocess.run(
+        [str(DURABLE_LLM), "chat", "--no-worker", "--conversation", conversation],
+        input="Hello?\n",
+        capture_output=True,
+        text=True,
+        env=process_env(),
+        timeout=60,
+    )
+
+    assert done.returncode == 1
+    assert "no worker is serving task queue 'gone'" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
 def test_chat_without_a_worker_and_without_one_running_is_refused_at_once():
     done = subprocess.run(
         [str(DURABLE_LLM), "chat", "--no-worker"],

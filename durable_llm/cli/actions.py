@@ -100,6 +100,7 @@ async def chat(
 ) -> None:
     """A conversation at the terminal, new or re-attached, turn after turn."""
     from durable_llm.chat import send_message
+    from durable_llm.cli.workers import require_worker
     from durable_llm.workflow import AgentWorkflow
 
     async with AsyncExitStack() as stack:
@@ -109,11 +110,15 @@ async def chat(
         new = conversation is None
         conversation = conversation or f"chat-{uuid.uuid4().hex[:12]}"
         handle = client.get_workflow_handle(conversation, result_type=AgentResult)
+        task_queue = settings.task_queue
         if not new:
             settings = await _with_conversation_model(handle, settings)
+            task_queue = (await handle.describe()).task_queue or task_queue
         if worker:
             use_vendor(stack, settings, offline=offline)
             await stack.enter_async_context(worker_running(client, settings.task_queue))
+        else:
+            await require_worker(client, task_queue)
         if new:
             agent_tools = tools if worker else await _agree_on_tools(client, settings, tool_refs)
             await client.start_workflow(
@@ -145,9 +150,7 @@ async def chat(
             if not text.strip():
                 continue
             if not worker:
-                from durable_llm.cli.workers import require_worker
-
-                await require_worker(client, settings.task_queue)
+                await require_worker(client, task_queue)
             # Our own message is printed by the terminal already; follow from after it.
             offset += 1
             # Resent if the chat is just continuing as new (a fresh run of the same conversation).
