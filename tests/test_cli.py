@@ -419,6 +419,28 @@ def test_approve_with_no_worker_polling_says_so_quickly_and_fails(server):
     assert "Traceback" not in done.stdout + done.stderr
 
 
+def test_a_query_no_worker_answers_ends_in_a_clear_error(server, monkeypatch):
+    from temporalio.client import Client
+
+    from durable_llm.cli import workers
+    from durable_llm.cli.exit import CommandError
+    from durable_llm.follow import read_messages
+
+    monkeypatch.setattr(workers, "WORKER_WAIT", 1.0)
+
+    async def scenario() -> None:
+        client = await Client.connect(server.address, plugins=[DurableLLMPlugin()])
+        agent = Agent(model="anthropic:claude-sonnet-4-5")
+        handle = await client.start_workflow(
+            AgentWorkflow.run, AgentInput(agent=agent, chat=True), id=f"mute-{os.urandom(4).hex()}", task_queue="mute"
+        )
+        with workers.answered_in_time(handle.id):
+            await read_messages(handle, rpc_timeout=workers.query_timeout())
+
+    with pytest.raises(CommandError, match="did not answer within 1 s: no worker is serving its task queue"):
+        asyncio.run(scenario())
+
+
 def test_offline_chat_then_history_as_separate_processes():
     chat = subprocess.run(
         [str(DURABLE_LLM), "chat"],

@@ -8,7 +8,6 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from durable_llm.agent import AgentInput, AgentResult
@@ -267,10 +266,11 @@ async def _with_conversation_model(handle: WorkflowHandle[Any, Any], settings: S
 
 async def _print_so_far(handle: WorkflowHandle[Any, Any]) -> int:
     """Print the conversation's messages so far; returns how many."""
-    from durable_llm.cli.workers import WORKER_WAIT
+    from durable_llm.cli.workers import answered_in_time, query_timeout
     from durable_llm.follow import read_messages
 
-    messages = await read_messages(handle, rpc_timeout=timedelta(seconds=WORKER_WAIT))
+    with answered_in_time(handle.id):
+        messages = await read_messages(handle, rpc_timeout=query_timeout())
     for message in messages:
         print_message(message)
     return len(messages)
