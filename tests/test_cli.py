@@ -441,6 +441,13 @@ def test_a_query_no_worker_answers_ends_in_a_clear_error(server, monkeypatch):
         asyncio.run(scenario())
 
 
+def test_offline_without_a_worker_here_is_refused_naming_the_worker_command():
+    result = runner.invoke(app, ["run", "hi", "--no-worker", "--offline"])
+
+    assert result.exit_code == 1
+    assert "--offline applies to the worker that calls the model: give it to `durable-llm worker`" in result.output
+
+
 def test_offline_chat_then_history_as_separate_processes():
     chat = subprocess.run(
         [str(DURABLE_LLM), "chat"],

@@ -72,6 +72,7 @@ async def one_shot(settings: Settings, prompt: str, tool_refs: Sequence[str], wo
     """One question, answered by a worker in this process or (`worker=False`) one running elsewhere."""
     from durable_llm.workflow import AgentWorkflow
 
+    _check_offline(worker, offline)
     async with AsyncExitStack() as stack:
         tools = tools_or_weather(settings, tool_refs) if worker else chosen_tools(settings, tool_refs) or []
         connection = await stack.enter_async_context(connected(settings, plugin(settings, tools, preview=worker)))
@@ -102,6 +103,7 @@ async def chat(
     from durable_llm.cli.workers import require_worker
     from durable_llm.workflow import AgentWorkflow
 
+    _check_offline(worker, offline)
     async with AsyncExitStack() as stack:
         tools = tools_or_weather(settings, tool_refs) if worker else chosen_tools(settings, tool_refs) or []
         connection = await stack.enter_async_context(connected(settings, plugin(settings, tools, preview=worker)))
@@ -262,6 +264,13 @@ async def _with_conversation_model(handle: WorkflowHandle[Any, Any], settings: S
             f"{settings.model} (from {settings.origin('model')}) applies to new conversations."
         )
     return settings.model_copy(update={"model": model})
+
+
+def _check_offline(worker: bool, offline: bool) -> None:
+    if offline and not worker:
+        raise CommandError(
+            "--offline applies to the worker that calls the model: give it to `durable-llm worker`, not to --no-worker"
+        )
 
 
 async def _print_so_far(handle: WorkflowHandle[Any, Any]) -> int:
