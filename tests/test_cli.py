@@ -419,6 +419,35 @@ def test_approve_with_no_worker_polling_says_so_quickly_and_fails(server):
     assert "Traceback" not in done.stdout + done.stderr
 
 
+def test_a_query_no_worker_answers_ends_in_a_clear_error(server, monkeypatch):
+    from temporalio.client import Client
+
+    from durable_llm.cli import workers
+    from durable_llm.cli.exit import CommandError
+    from durable_llm.follow import read_messages
+
+    monkeypatch.setattr(workers, "WORKER_WAIT", 1.0)
+
+    async def scenario() -> None:
+        client = await Client.connect(server.address, plugins=[DurableLLMPlugin()])
+        agent = Agent(model="anthropic:claude-sonnet-4-5")
+        handle = await client.start_workflow(
+            AgentWorkflow.run, AgentInput(agent=agent, chat=True), id=f"mute-{os.urandom(4).hex()}", task_queue="mute"
+        )
+        with workers.answered_in_time(handle.id):
+            await read_messages(handle, rpc_timeout=workers.query_timeout())
+
+    with pytest.raises(CommandError, match="did not answer within 1 s: no worker is serving its task queue"):
+        asyncio.run(scenario())
+
+
+def test_offline_without_a_worker_here_is_refused_naming_the_worker_command():
+    result = runner.invoke(app, ["run", "hi", "--no-worker", "--offline"])
+
+    assert result.exit_code == 1
+    assert "--offline applies to the worker that calls the model: give it to `durable-llm worker`" in result.output
+
+
 def test_offline_chat_then_history_as_separate_processes():
     chat = subprocess.run(
         [str(DURABLE_LLM), "chat"],
@@ -561,6 +590,32 @@ def test_chat_without_a_worker_uses_the_tools_the_worker_serves(tmp_path):
     assert refused.returncode == 1
     assert "does not run get_alerts, get_forecast (it runs: world_clock)" in refused.stdout
     assert "--tools / DURABLE_LLM_TOOLS" in refused.stdout
+
+
+def test_reattaching_a_chat_without_a_worker_when_none_serves_it_is_refused_at_once(server):
+    from temporalio.client import Client
+
+    async def start() -> str:
+        client = await Client.connect(server.address, plugins=[DurableLLMPlugin()])
+        agent = Agent(model="anthropic:claude-sonnet-4-5")
+        handle = await client.start_workflow(
+            AgentWorkflow.run, AgentInput(agent=agent, chat=True), id=f"idle-{os.urandom(4).hex()}", task_queue="gone"
+        )
+        return handle.id
+
+    conversation = asyncio.run(start())
+    done = subprocess.run(
+        [str(DURABLE_LLM), "chat", "--no-worker", "--conversation", conversation],
+        input="Hello?\n",
+        capture_output=True,
+        text=True,
+        env=process_env(),
+        timeout=60,
+    )
+
+    assert done.returncode == 1
+    assert "no worker is serving task queue 'gone'" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
 
 
 def test_chat_without_a_worker_and_without_one_running_is_refused_at_once():

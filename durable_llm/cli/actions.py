@@ -8,7 +8,6 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from durable_llm.agent import AgentInput, AgentResult
@@ -73,6 +72,7 @@ async def one_shot(settings: Settings, prompt: str, tool_refs: Sequence[str], wo
     """One question, answered by a worker in this process or (`worker=False`) one running elsewhere."""
     from durable_llm.workflow import AgentWorkflow
 
+    _check_offline(worker, offline)
     async with AsyncExitStack() as stack:
         tools = tools_or_weather(settings, tool_refs) if worker else chosen_tools(settings, tool_refs) or []
         connection = await stack.enter_async_context(connected(settings, plugin(settings, tools, preview=worker)))
@@ -100,8 +100,10 @@ async def chat(
 ) -> None:
     """A conversation at the terminal, new or re-attached, turn after turn."""
     from durable_llm.chat import send_message
+    from durable_llm.cli.workers import require_worker
     from durable_llm.workflow import AgentWorkflow
 
+    _check_offline(worker, offline)
     async with AsyncExitStack() as stack:
         tools = tools_or_weather(settings, tool_refs) if worker else chosen_tools(settings, tool_refs) or []
         connection = await stack.enter_async_context(connected(settings, plugin(settings, tools, preview=worker)))
@@ -109,11 +111,15 @@ async def chat(
         new = conversation is None
         conversation = conversation or f"chat-{uuid.uuid4().hex[:12]}"
         handle = client.get_workflow_handle(conversation, result_type=AgentResult)
+        task_queue = settings.task_queue
         if not new:
             settings = await _with_conversation_model(handle, settings)
+            task_queue = (await handle.describe()).task_queue or task_queue
         if worker:
             use_vendor(stack, settings, offline=offline)
             await stack.enter_async_context(worker_running(client, settings.task_queue))
+        else:
+            await require_worker(client, task_queue)
         if new:
             agent_tools = tools if worker else await _agree_on_tools(client, settings, tool_refs)
             await client.start_workflow(
@@ -145,9 +151,7 @@ async def chat(
             if not text.strip():
                 continue
             if not worker:
-                from durable_llm.cli.workers import require_worker
-
-                await require_worker(client, settings.task_queue)
+                await require_worker(client, task_queue)
             # Our own message is printed by the terminal already; follow from after it.
             offset += 1
             # Resent if the chat is just continuing as new (a fresh run of the same conversation).
@@ -262,12 +266,20 @@ async def _with_conversation_model(handle: WorkflowHandle[Any, Any], settings: S
     return settings.model_copy(update={"model": model})
 
 
+def _check_offline(worker: bool, offline: bool) -> None:
+    if offline and not worker:
+        raise CommandError(
+            "--offline applies to the worker that calls the model: give it to `durable-llm worker`, not to --no-worker"
+        )
+
+
 async def _print_so_far(handle: WorkflowHandle[Any, Any]) -> int:
     """Print the conversation's messages so far; returns how many."""
-    from durable_llm.cli.workers import WORKER_WAIT
+    from durable_llm.cli.workers import answered_in_time, query_timeout
     from durable_llm.follow import read_messages
 
-    messages = await read_messages(handle, rpc_timeout=timedelta(seconds=WORKER_WAIT))
+    with answered_in_time(handle.id):
+        messages = await read_messages(handle, rpc_timeout=query_timeout())
     for message in messages:
         print_message(message)
     return len(messages)

@@ -42,7 +42,8 @@ OfflineOption = Annotated[
     bool,
     typer.Option(
         "--offline",
-        help="Answer through a local fake of the model's vendor (the default when its API key is not set).",
+        help="Answer through a local fake of the model's vendor (the default when its API key is not set); "
+        "with --no-worker, give it to `durable-llm worker` instead.",
     ),
 ]
 ConversationArgument = Annotated[str, typer.Argument(metavar="CONVERSATION", help="The conversation's workflow id.")]

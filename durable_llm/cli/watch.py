@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -29,13 +28,13 @@ async def follow(handle: WorkflowHandle[Any, Any], offset: int, until: Awaitable
 
     Returns how many messages the conversation holds (the next offset).
     """
-    from durable_llm.cli.workers import WORKER_WAIT
+    from durable_llm.cli.workers import answered_in_time, query_timeout
     from durable_llm.follow import follow_conversation
 
     asked: set[str] = set()
     # Each query is bounded: a conversation whose worker has gone answers none.
-    updates = follow_conversation(handle, until, offset=offset, rpc_timeout=timedelta(seconds=WORKER_WAIT))
-    with console.status("thinking…") as spinner, LIVE.watching(handle.id):
+    updates = follow_conversation(handle, until, offset=offset, rpc_timeout=query_timeout())
+    with console.status("thinking…") as spinner, LIVE.watching(handle.id), answered_in_time(handle.id):
         async for update in updates:
             for message in update.messages:
                 print_message(message)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import TypeVar
 
@@ -76,6 +77,28 @@ async def within_worker_wait(waiting: Awaitable[T], task_queue: str) -> T:
         return await asyncio.wait_for(waiting, WORKER_WAIT)
     except TimeoutError:
         raise NoWorker(task_queue, WORKER_WAIT) from None
+
+
+@contextmanager
+def answered_in_time(conversation: str) -> Iterator[None]:
+    """Queries of `conversation` in the block, bounded by `WORKER_WAIT`: a timeout becomes a clear `CommandError`."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        yield
+    except RPCError as err:
+        # The client reports its own deadline as CANCELLED ("Timeout expired"), the server's as DEADLINE_EXCEEDED.
+        if err.status not in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise
+        raise CommandError(
+            f"{conversation} did not answer within {WORKER_WAIT:.0f} s: no worker is serving its task queue; "
+            "start `durable-llm worker` (with the conversation's --task-queue and --tools)"
+        ) from None
+
+
+def query_timeout() -> timedelta:
+    """The bound of one query of a conversation (`answered_in_time` reports it)."""
+    return timedelta(seconds=WORKER_WAIT)
 
 
 class ToolCatalog:
