@@ -3,7 +3,13 @@
 Each vendor's real SDK calls its local fake server (loopback, no network latency), so the figure
 is the cost of streaming itself: the server writing event by event, the SDK's streamed read,
 cutting events, `stream_text`, folding the stream. Goal: under 5 ms added to a ~2 KB answer (a
-vendor takes hundreds of milliseconds to seconds to write one). Run: `.venv/bin/python bench/streaming.py`.
+vendor takes hundreds of milliseconds to seconds to write one).
+
+Then, to a client in another process (`durable_llm.follow`, through a local Temporal dev server):
+how long after the worker received the vendor's first piece the client has it (goal < 300 ms),
+and the history bytes one streamed ~2 KB answer adds to a chat, against the same chat whose model
+activity does not publish its pieces (goal: < 10 % more), with and without a follower attached.
+Run: `.venv/bin/python bench/streaming.py`.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import sys
 import time
 
 from durable_llm.conversation import Message, ModelRequest, TextPart
@@ -50,6 +57,84 @@ async def measure(provider: str) -> tuple[float, float, int]:
     return statistics.median(whole) * 1000, statistics.median(streamed) * 1000, len(pieces)
 
 
+FOLLOWER = """
+import asyncio, sys, time
+from temporalio.client import Client
+from durable_llm import DurableLLMPlugin, follow
+async def main(address, conversation):
+    client = await Client.connect(address, plugins=[DurableLLMPlugin()])
+    print("ready", flush=True)
+    async for event in follow(client, conversation):
+        if event.kind == "delta":
+            print(f"delta {time.time()}", flush=True)
+        if event.kind == "turn_finished":
+            print("turn", flush=True)
+asyncio.run(main(*sys.argv[1:3]))
+"""
+TURNS = 5
+EVENT_INTERVAL = 0.01  # the fake vendor writes an event every 10 ms: a 2 KB answer takes ~1 s
+
+
+async def remote(publish: bool, followed: bool) -> tuple[list[float], list[int]]:
+    """(ms from the worker's first piece to the follower's, per turn; history bytes added per turn)."""
+    from contextlib import asynccontextmanager
+
+    from bench_kit import dev_server, history_bytes
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    import durable_llm.activities as activities
+    from durable_llm import Agent, AgentInput, AgentWorkflow, DurableLLMPlugin
+
+    @asynccontextmanager
+    async def not_published(turn, agent):  # the same chat, its model calls unstreamed
+        yield None
+
+    if not publish:
+        activities._delta_publisher = not_published  # type: ignore[assignment]
+    firsts: list[float] = []
+    plugin = DurableLLMPlugin(on_text=lambda _: firsts.append(time.time()) if publish else None)
+    latencies, growth = [], []
+    async with await dev_server() as env:
+        client = Client(env.client.service_client, namespace=env.client.namespace, plugins=[plugin])
+        with FakeVendorServer("openai", lambda _: reply(ANSWER), event_interval=EVENT_INTERVAL) as server:
+            os.environ.update(server.env())
+            async with Worker(client, task_queue="bench"):
+                handle = await client.start_workflow(
+                    AgentWorkflow.run,
+                    AgentInput(agent=Agent(model="openai:gpt-5-mini"), chat=True),
+                    id=f"bench-{publish}-{followed}",
+                    task_queue="bench",
+                )
+                follower = None
+                if followed:
+                    follower = await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        "-c",
+                        FOLLOWER,
+                        env.client.service_client.config.target_host,
+                        handle.id,
+                        stdout=asyncio.subprocess.PIPE,
+                    )
+                    assert follower.stdout and await follower.stdout.readline() == b"ready\n"
+                for turn in range(TURNS):
+                    before = history_bytes(await handle.fetch_history())
+                    firsts.clear()
+                    await handle.execute_update(AgentWorkflow.send_message, f"Question {turn}")
+                    if follower is not None:
+                        assert follower.stdout
+                        lines = []
+                        while (line := (await follower.stdout.readline()).decode().strip()) != "turn":
+                            lines.append(line)
+                        latencies.append((float(lines[0].split()[1]) - firsts[0]) * 1000)
+                    growth.append(history_bytes(await handle.fetch_history()) - before)
+                if follower is not None:
+                    follower.kill()
+                    await follower.wait()
+    activities._delta_publisher = ORIGINAL_PUBLISHER  # type: ignore[assignment]
+    return latencies, growth[1:]  # the first turn also records the patch markers, once
+
+
 async def main() -> None:
     print(f"{len(ANSWER):,}-character answer, median of {ROUNDS} calls each, alternating\n")
     print(f"{'vendor':<10} {'whole':>9} {'streamed':>9} {'added':>9} {'pieces':>7}")
@@ -57,6 +142,23 @@ async def main() -> None:
         whole, streamed, pieces = await measure(provider)
         print(f"{provider:<10} {whole:>7.2f}ms {streamed:>7.2f}ms {streamed - whole:>7.2f}ms {pieces:>7}")
 
+    print(f"\nTo a client in another process, a chat of {TURNS} turns, each a {len(ANSWER):,}-character answer")
+    _, unstreamed = await remote(publish=False, followed=False)
+    _, streamed = await remote(publish=True, followed=False)
+    latencies, followed = await remote(publish=True, followed=True)
+    base = statistics.median(unstreamed)
+    for name, sizes in (("unstreamed", unstreamed), ("streamed", streamed), ("streamed + 1 follower", followed)):
+        size = statistics.median(sizes)
+        print(f"  history bytes per turn, {name:<22} {size:>7,.0f}  ({(size - base) / base:+.1%})")
+    print(
+        f"  first piece at the follower, after the worker got it: median {statistics.median(latencies):.0f} ms, "
+        f"max {max(latencies):.0f} ms (each turn: {', '.join(f'{ms:.0f}' for ms in latencies)})"
+    )
+
+
+import durable_llm.activities  # noqa: E402  (after the constants: the bench swaps one function of it)
+
+ORIGINAL_PUBLISHER = durable_llm.activities._delta_publisher
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -17,6 +17,7 @@ from durable_llm.conversation import (
     ToolSpec,
     Usage,
 )
+from durable_llm.events import ConversationEvent
 from durable_llm.providers import ProviderError, get_adapter
 from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import (
@@ -31,6 +32,7 @@ from durable_llm.tools import (
 if TYPE_CHECKING:
     from durable_llm.chat import send_message
     from durable_llm.follow import ConversationUpdate, follow_conversation
+    from durable_llm.live import ConversationNotFound, follow
     from durable_llm.loop import checkpoint_conversation, run_agent
     from durable_llm.payload_guard import PayloadGuard, PayloadTooLarge, check_payload_size
     from durable_llm.plugin import DurableLLMPlugin
@@ -55,6 +57,8 @@ __all__ = [
     "CachedDriver",
     "Checkpoint",
     "ConfigError",
+    "ConversationEvent",
+    "ConversationNotFound",
     "ConversationUpdate",
     "DurableLLMPlugin",
     "LocalBlobDriver",
@@ -83,6 +87,7 @@ __all__ = [
     "check_payload_size",
     "checkpoint_conversation",
     "external_storage",
+    "follow",
     "follow_conversation",
     "get_adapter",
     "load_settings",
@@ -103,6 +108,8 @@ _TEMPORAL = {
     "send_message": "durable_llm.chat",
     "ConversationUpdate": "durable_llm.follow",
     "follow_conversation": "durable_llm.follow",
+    "follow": "durable_llm.live",
+    "ConversationNotFound": "durable_llm.live",
     "PayloadGuard": "durable_llm.payload_guard",
     "PayloadTooLarge": "durable_llm.payload_guard",
     "check_payload_size": "durable_llm.payload_guard",

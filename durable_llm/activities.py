@@ -47,6 +47,7 @@ from durable_llm.conversation import (
     ToolSpec,
     project,
 )
+from durable_llm.events import DeltaPublisher, publishing_deltas
 from durable_llm.providers.base import StreamDelta
 from durable_llm.providers.errors import ProviderError
 from durable_llm.storage import AesGcmCodec
@@ -83,6 +84,8 @@ class ModelTurn(FrozenModel):
     run_id: str | None = None
     left_out: tuple[tuple[int, int], ...] = ()
     """Ranges `(start, end)` of messages kept for the record but not sent: exchanges that failed for good."""
+    publish_deltas: bool = False
+    """Stream the answer and publish its pieces to the workflow's event stream (`durable_llm.events`)."""
 
     def sent(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
         """The messages of the transcript the model is shown: all but those `left_out`."""
@@ -175,16 +178,16 @@ class AgentActivities:
         """Call the agent's model on the first `turn.version` messages of the conversation."""
         agent, messages = await self._transcript(turn)
         request = self._request(agent, turn.sent(messages))
-        async with _heartbeating():
-            return _storable(await self._reply(agent, request))
+        async with _heartbeating(), _delta_publisher(turn, agent) as publisher:
+            return _storable(await self._reply(agent, request, publisher))
 
-    async def _reply(self, agent: Agent, request: ModelRequest) -> ModelResponse:
+    async def _reply(self, agent: Agent, request: ModelRequest, publisher: DeltaPublisher | None) -> ModelResponse:
         """The provider's answer, its errors turned into failures Temporal retries (or not) as they deserve."""
         try:
             # Not the transport's 10-minute default: a longer model_timeout (the activity's start-to-close) must hold.
             timeout = agent.model_timeout.total_seconds()
             return await self._providers.call(
-                agent.provider, request, timeout=timeout, on_delta=self._text_listener(agent)
+                agent.provider, request, timeout=timeout, on_delta=self._delta_listener(agent, publisher)
             )
         except ProviderError as err:
             raise ApplicationError(
@@ -198,8 +201,20 @@ class AgentActivities:
                 f"{agent.model}: the request cannot be sent: {err}", type="bad_request", non_retryable=True
             ) from err
 
+    def _delta_listener(self, agent: Agent, publisher: DeltaPublisher | None) -> Callable[[StreamDelta], None] | None:
+        """What hands this call's pieces to the workflow's stream and `on_text` (None: no one, no streaming)."""
+        text_listener = self._text_listener(agent)
+        if publisher is None or text_listener is None:
+            return text_listener or (publisher.receive if publisher else None)
+
+        def both(piece: StreamDelta) -> None:
+            publisher.receive(piece)
+            text_listener(piece)
+
+        return both
+
     def _text_listener(self, agent: Agent) -> Callable[[StreamDelta], None] | None:
-        """What hands this call's answer text to `on_text` (None: no listener, no streaming)."""
+        """What hands this call's answer text to `on_text` (None: no listener)."""
         if (listener := self._on_text) is None:
             return None
         info = activity.info()
@@ -439,6 +454,16 @@ def _kept_as_is(reference: Payload, converter: DataConverter) -> bool:
 
 def _cache_key(workflow_id: str, run_id: str, query: str) -> str:
     return f"{workflow_id}/{run_id}/{query}"
+
+
+@asynccontextmanager
+async def _delta_publisher(turn: ModelTurn, agent: Agent) -> AsyncIterator[DeltaPublisher | None]:
+    """Publishing the answer's pieces to the workflow's stream, when the turn asks for it."""
+    if not turn.publish_deltas:
+        yield None
+        return
+    async with publishing_deltas(agent.name) as publisher:
+        yield publisher
 
 
 @asynccontextmanager

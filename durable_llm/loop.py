@@ -38,10 +38,20 @@ from durable_llm.agent import (
     HistoryPage,
     PendingApproval,
     StopReason,
+    ToolOptions,
     Transcript,
     TranscriptSnapshot,
 )
 from durable_llm.conversation import Message, ModelResponse, TextPart, ToolCallPart, ToolResultPart, Usage
+from durable_llm.events import (
+    ApprovalRequested,
+    Event,
+    EventSink,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnFinished,
+    UserMessage,
+)
 
 TRANSCRIPT_QUERY = "durable_llm.transcript"
 """The query the model activity reads the transcript with; a second session in one workflow gets ".2"."""
@@ -77,10 +87,13 @@ class AgentSession:
         *,
         checkpoint: Checkpoint | None = None,
         stored: TranscriptSnapshot | None = None,
+        events: EventSink | None = None,
     ) -> None:
         """`checkpoint`: the conversation before `messages`, to `restore`; `stored`: the snapshot
-        already holding the first of `messages` (so a `checkpoint()` stores only the rest)."""
+        already holding the first of `messages` (so a `checkpoint()` stores only the rest);
+        `events`: where to publish what happens (`durable_llm.events`), the answers' pieces included."""
         self.agent = agent
+        self._events = events
         self.messages: list[Message] = list(messages)
         self.usage = checkpoint.usage if checkpoint else Usage()
         self.turns = checkpoint.turns if checkpoint else 0
@@ -104,12 +117,18 @@ class AgentSession:
         """
         start = len(self.messages)
         self.messages.append(Message(role="user", parts=(TextPart(text=text),)))
+        self._emit(UserMessage(text=text))
         try:
-            return await self._exchange()
+            result = await self._exchange()
         except FailureError as err:
             self._failed.append(FailedExchange(start=start, end=len(self.messages), error=str(err.cause or err)))
             self._phase = "waiting_for_input"
+            self._emit(
+                TurnFinished(turns=self.turns, usage=self.usage, stop_reason="failed", error=self._failed[-1].error)
+            )
             raise
+        self._emit(TurnFinished(turns=self.turns, usage=self.usage, stop_reason=result.stop_reason))
+        return result
 
     async def _exchange(self) -> AgentResult:
         for turn in range(1, self.agent.max_turns + 1):
@@ -239,7 +258,13 @@ class AgentSession:
     def _turn(self) -> ModelTurn:
         """The reference activities read the transcript by: its query (in this run) and the message count."""
         left_out = tuple((failed.start, failed.end) for failed in self._failed)
-        return ModelTurn(query=self._query, version=len(self.messages), left_out=left_out)
+        return ModelTurn(
+            query=self._query, version=len(self.messages), left_out=left_out, publish_deltas=self._events is not None
+        )
+
+    def _emit(self, event: Event) -> None:
+        if self._events is not None:
+            self._events(event)
 
     def _idle(self, stop_reason: StopReason) -> AgentResult:
         self._phase = "waiting_for_input"
@@ -281,6 +306,17 @@ class AgentSession:
             approved, reason = await self._approval(call, key)
             if not approved:
                 return error_result(call, "the user rejected this call" + (f": {reason}" if reason else ""))
+        self._emit(ToolCallStarted(call_id=key, name=call.name, arguments_raw=call.arguments_raw))
+        started = workflow.now()
+        result = await self._tool_activity(call, key, positional, options)
+        duration_ms = int((workflow.now() - started).total_seconds() * 1000)
+        error = (result.text or "failed") if result.is_error else None
+        self._emit(ToolCallFinished(call_id=key, name=call.name, duration_ms=duration_ms, error=error))
+        return result
+
+    async def _tool_activity(
+        self, call: ToolCallPart, key: str, positional: bool, options: ToolOptions
+    ) -> ToolResultPart:
         try:
             return await workflow.execute_activity(
                 call.name,
@@ -309,6 +345,7 @@ class AgentSession:
         self._pending[key] = PendingApproval(
             call_id=key, name=call.name, arguments_raw=call.arguments_raw, tool_call_id=call.id
         )
+        self._emit(ApprovalRequested(call_id=key, name=call.name, arguments_raw=call.arguments_raw))
         await workflow.wait_condition(lambda: key in self._decisions)
         del self._pending[key]
         return self._decisions.pop(key)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
+from temporalio.contrib.workflow_streams import WorkflowStream, WorkflowStreamState
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from durable_llm.agent import AgentInput, AgentResult, AgentStatus, HistoryPage
+from durable_llm.events import EVENTS_TOPIC, ConversationEnded, Event, TurnFinished, event_payload
 from durable_llm.loop import AgentSession
 
 AGENT_WORKFLOW = "durable_llm.AgentWorkflow"
@@ -15,6 +17,9 @@ AGENT_WORKFLOW = "durable_llm.AgentWorkflow"
 
 CONTINUING_AS_NEW = "ContinuingAsNew"
 """The error type of a `send_message` refused while the chat moves to a new run (details: the run id); send again."""
+
+_SUMMARY_MEMO_PATCH = "durable_llm.summary_memo"
+"""Chats started before the memo kept their agent, turns and tokens replay without upserting it."""
 
 _CONTINUE_AS_NEW_PATCH = "durable_llm.continue_as_new"
 """Chats started before automatic continue-as-new replay as they ran: past the suggestion, they kept going."""
@@ -33,11 +38,17 @@ class AgentWorkflow:
     exchanges: the transcript goes to the blob store (only what earlier runs did not store) and the
     next run starts from a `Checkpoint`. A `send_message` arriving meanwhile is refused with
     `CONTINUING_AS_NEW`; `durable_llm.send_message` sends it again.
+
+    It hosts a workflow stream of `durable_llm.events` (read them with `durable_llm.follow`),
+    carried on across continue-as-new by its offset (the events themselves stay behind).
     """
 
     @workflow.init
     def __init__(self, input: AgentInput) -> None:
-        self._session = AgentSession(input.agent, checkpoint=input.checkpoint)
+        self._stream = WorkflowStream(WorkflowStreamState(base_offset=input.stream_offset))
+        self._events = self._stream.topic(EVENTS_TOPIC)
+        self._session = AgentSession(input.agent, checkpoint=input.checkpoint, events=self._publish)
+        self._exchanges = 0  # send_message updates in progress (the stream's polls are handlers too)
         self._chat = input.chat or input.message is None
         self._one_at_a_time = asyncio.Lock()
         # Updates delivered with the start are handled before `run` begins: they wait for it to take the lock.
@@ -57,16 +68,32 @@ class AgentWorkflow:
                     result = await self._session.run(input.message)
                     if not self._chat:
                         self._session.close()
+                        await self._close_stream()
                         return result
         while not self._ended:
             await workflow.wait_condition(lambda: self._ended or self._continue_as_new_suggested())
             if self._ended or not workflow.patched(_CONTINUE_AS_NEW_PATCH):
                 break
             await self._continue_as_new(input)
-        await workflow.wait_condition(lambda: self._ended)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(lambda: self._ended and self._exchanges == 0)
         self._session.close()
+        await self._close_stream()
         return self._session.result("ended")
+
+    def _publish(self, event: Event) -> None:
+        self._events.publish(event_payload(event))
+        if isinstance(event, TurnFinished) and workflow.patched(_SUMMARY_MEMO_PATCH):
+            # What `durable-llm list` shows without asking a worker (one small history event per exchange).
+            agent = self._session.agent
+            tokens = event.usage.input_tokens + event.usage.output_tokens
+            summary = {"agent": agent.name, "model": agent.model, "turns": event.turns, "tokens": tokens}
+            workflow.upsert_memo({**summary, "updated": workflow.now().isoformat()})
+
+    async def _close_stream(self) -> None:
+        """Tell followers the conversation is over, release their polls and wait for the handlers."""
+        self._publish(ConversationEnded())
+        self._stream.detach_pollers()
+        await workflow.wait_condition(workflow.all_handlers_finished)
 
     def _continue_as_new_suggested(self) -> bool:
         # After a failed try, the next one waits for another model call.
@@ -80,7 +107,7 @@ class AgentWorkflow:
         """
         # New messages are refused first: waiting for the handlers while admitting more may never end.
         self._draining = True
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(lambda: self._exchanges == 0)
         if self._ended:
             return
         try:
@@ -89,15 +116,28 @@ class AgentWorkflow:
             workflow.logger.warning("not continuing as new: the transcript could not be stored (%s)", err.cause or err)
             self._draining, self._failed_at_turn = False, self._session.turns
             return
-        if not self._ended:
-            workflow.continue_as_new(AgentInput(agent=input.agent, chat=True, checkpoint=checkpoint))
+        if self._ended:
+            return
+        # The events stay behind (a follower of this run resumes at the next run's first one).
+        state = self._stream.get_state()
+        offset = state.base_offset + len(state.log)
+        self._stream.truncate(offset)
+        self._stream.detach_pollers()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._ended:  # it ends here; its followers' polls are released already
+            return
+        workflow.continue_as_new(AgentInput(agent=input.agent, chat=True, checkpoint=checkpoint, stream_offset=offset))
 
     @workflow.update
     async def send_message(self, text: str) -> str:
         """Send the next user message; returns the agent's reply."""
-        await workflow.wait_condition(lambda: not self._starting)
-        async with self._one_at_a_time:
-            result = await self._session.run(text)
+        self._exchanges += 1
+        try:
+            await workflow.wait_condition(lambda: not self._starting)
+            async with self._one_at_a_time:
+                result = await self._session.run(text)
+        finally:
+            self._exchanges -= 1
         return result.output
 
     @send_message.validator

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from durable_llm import Agent, AgentInput, AgentResult, AgentWorkflow, DurableLLMPlugin, TextDelta, ToolOptions, Usage
+from durable_llm import Agent, AgentInput, AgentResult, AgentWorkflow, DurableLLMPlugin, ToolOptions, Usage
 from durable_llm.cli import app
 from durable_llm.cli.demo import NWSStub, scripted_weather_model
 from durable_llm.cli.server import EmbeddedServer, EmbeddedServerError
@@ -789,21 +789,46 @@ def test_help_screens_show_no_type_placeholders_and_keep_paragraphs_whole(comman
         assert "a local fake of that vendor answers (through the vendor's real SDK and wire format)" in flat
 
 
-def test_the_status_line_previews_the_answer_being_written_of_the_followed_conversation_only():
+def test_the_status_line_previews_the_answer_being_written_and_starts_over_on_a_new_call():
     from durable_llm.cli.render import LiveAnswer as _LiveAnswer
+    from durable_llm.events import Delta
+
+    def piece(text: str, call: str = "7", attempt: int = 1, kind: str = "text") -> Delta:
+        return Delta(delta=kind, text=text, call=call, attempt=attempt, agent="agent")  # type: ignore[arg-type]
 
     live = _LiveAnswer()
-    with live.watching("chat-1"):
-        live.receive(TextDelta("chat-1", "run", "7", 1, "agent", "Sunny in Paris, "))
-        live.receive(TextDelta("chat-2", "run", "3", 1, "agent", "another conversation"))
-        live.receive(TextDelta("chat-1", "run", "7", 1, "agent", "21 degrees\nand a light wind."))
-        assert live.preview(80) == "Sunny in Paris, 21 degrees and a light wind."
-        assert live.preview(12) == "…light wind."
-        live.receive(TextDelta("chat-1", "run", "7", 2, "agent", "Sunny"))  # the call is retried: starts over
-        assert live.preview(80) == "Sunny"
-        live.receive(TextDelta("chat-1", "run-2", "7", 2, "agent", "Cloudy"))  # same call id in the next run
-        assert live.preview(80) == "Cloudy"
-        live.forget()
-        assert live.preview(80) is None
-    live.receive(TextDelta("chat-1", "run", "9", 1, "agent", "after the command stopped following"))
+    assert live.receive(piece("Sunny in Paris, ")) is True
+    assert live.receive(piece('{"city":', kind="tool_arguments")) is False  # not text: not shown
+    assert live.receive(piece("21 degrees\nand a light wind.")) is False
+    assert live.preview(80) == "Sunny in Paris, 21 degrees and a light wind."
+    assert live.preview(12) == "…light wind."
+    assert live.receive(piece("Sunny", attempt=2)) is True  # the call is retried: starts over
+    assert live.preview(80) == "Sunny"
+    assert live.receive(piece("Cloudy", call="9")) is True
+    assert live.preview(80) == "Cloudy"
+    live.forget()
     assert live.preview(80) is None
+
+
+def test_list_shows_conversations_newest_first_with_their_agent_model_turns_and_tokens(fake_vendor):
+    invoke("run", "Weather in Paris?")
+    newest = conversation_id(invoke("run", "And in Oslo?"), "run")
+
+    for _ in range(50):  # the server's visibility store catches up within moments
+        rows = json.loads(invoke("list", "--state", "completed", "--json"))
+        if rows and rows[0]["id"] == newest:
+            break
+        time.sleep(0.1)
+    assert rows[0]["id"] == newest
+    assert {k: rows[0][k] for k in ("agent", "model", "state", "turns")} == {
+        "agent": "agent",
+        "model": "anthropic:claude-sonnet-4-5",
+        "state": "completed",
+        "turns": 2,
+    }
+    assert rows[0]["tokens"] > 0 and rows[0]["last_activity"] >= rows[1]["last_activity"]
+    table = invoke("list")
+    assert "conversation" in table and "tokens" in table and newest[:12] in table
+    assert "No conversations timed_out" in invoke("list", "--state", "timed_out")
+    refused = runner.invoke(app, ["list", "--state", "asleep"])
+    assert refused.exit_code != 0 and "unknown state 'asleep'" in refused.output

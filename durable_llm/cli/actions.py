@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from durable_llm.agent import AgentInput, AgentResult
@@ -16,7 +17,7 @@ from durable_llm.cli.offline import use_vendor
 from durable_llm.cli.render import console, print_message, print_pending, print_usage, ui_hint
 from durable_llm.cli.temporal import chosen_tools, connected, plugin, tool_name, tools_or_weather, worker_running
 from durable_llm.cli.terminal import ask
-from durable_llm.cli.watch import follow, follow_to_end
+from durable_llm.cli.watch import follow, follow_to_end, stream_offset
 from durable_llm.config import Settings
 
 if TYPE_CHECKING:
@@ -32,9 +33,7 @@ async def demo(settings: Settings, conversation: str | None, think: float) -> No
     from durable_llm.workflow import AgentWorkflow
 
     async with AsyncExitStack() as stack:
-        connection = await stack.enter_async_context(
-            connected(settings, plugin(settings, weather.WEATHER_TOOLS, preview=True))
-        )
+        connection = await stack.enter_async_context(connected(settings, plugin(settings, weather.WEATHER_TOOLS)))
         client = connection.client
         resuming = conversation is not None
         conversation = conversation or f"weather-demo-{uuid.uuid4().hex[:8]}"
@@ -60,7 +59,7 @@ async def demo(settings: Settings, conversation: str | None, think: float) -> No
             f"[bold]{resume}[/] — it carries on from the last completed step.\n"
         )
         try:
-            result = await follow_to_end(handle)
+            result = await follow_to_end(client, handle)
         except asyncio.CancelledError:
             console.print(f"\n[yellow]Interrupted.[/] The conversation is safe in Temporal; resume it with: {resume}")
             raise
@@ -75,7 +74,7 @@ async def one_shot(settings: Settings, prompt: str, tool_refs: Sequence[str], wo
     _check_offline(worker, offline)
     async with AsyncExitStack() as stack:
         tools = tools_or_weather(settings, tool_refs) if worker else chosen_tools(settings, tool_refs) or []
-        connection = await stack.enter_async_context(connected(settings, plugin(settings, tools, preview=worker)))
+        connection = await stack.enter_async_context(connected(settings, plugin(settings, tools)))
         client = connection.client
         if worker:
             use_vendor(stack, settings, offline=offline)
@@ -90,7 +89,7 @@ async def one_shot(settings: Settings, prompt: str, tool_refs: Sequence[str], wo
             task_queue=settings.task_queue,
             memo={"model": settings.model},
         )
-        result = await follow_to_end(handle)
+        result = await follow_to_end(client, handle)
     print_usage(result.usage, result.turns)
     console.print(f"[dim]Conversation {handle.id}: durable-llm history {handle.id}[/]")
 
@@ -106,7 +105,7 @@ async def chat(
     _check_offline(worker, offline)
     async with AsyncExitStack() as stack:
         tools = tools_or_weather(settings, tool_refs) if worker else chosen_tools(settings, tool_refs) or []
-        connection = await stack.enter_async_context(connected(settings, plugin(settings, tools, preview=worker)))
+        connection = await stack.enter_async_context(connected(settings, plugin(settings, tools)))
         client = connection.client
         new = conversation is None
         conversation = conversation or f"chat-{uuid.uuid4().hex[:12]}"
@@ -129,9 +128,10 @@ async def chat(
                 task_queue=settings.task_queue,
                 memo={"model": settings.model},
             )
-            offset = 0
+            offset, events_from = 0, 0
         else:
             offset = await _print_so_far(handle)
+            events_from = await stream_offset(client, conversation)
         console.print(
             f"Conversation [bold]{conversation}[/] with {settings.model}. "
             f"/end ends it; Ctrl-D leaves it open (durable-llm chat --conversation {conversation})."
@@ -156,7 +156,7 @@ async def chat(
             offset += 1
             # Resent if the chat is just continuing as new (a fresh run of the same conversation).
             update = asyncio.ensure_future(send_message(handle, text))
-            offset = await follow(handle, offset, update)
+            offset, events_from = await follow(client, handle, offset, update, events_from)
             await update
 
 
@@ -310,3 +310,63 @@ async def _agree_on_tools(client: Client, settings: Settings, tool_refs: Sequenc
             f"{', '.join(served or ()) or 'no tools'}); start it with the same --tools / DURABLE_LLM_TOOLS"
         )
     return chosen
+
+
+STATES_LISTED = ("running", "completed", "failed", "canceled", "terminated", "continued_as_new", "timed_out")
+"""The states `list --state` takes (Temporal's execution statuses)."""
+
+
+async def conversation_rows(client: Client, state: str | None, limit: int) -> list[dict[str, Any]]:
+    """The conversations on the server, newest activity first (Temporal visibility and the workflows' memo)."""
+    from durable_llm.workflow import AGENT_WORKFLOW
+
+    if state is not None and state not in STATES_LISTED:
+        raise CommandError(f"unknown state {state!r}: choose one of {', '.join(STATES_LISTED)}")
+    query = f"WorkflowType = '{AGENT_WORKFLOW}'"
+    if state is not None:
+        query += f" AND ExecutionStatus = '{''.join(word.capitalize() for word in state.split('_'))}'"
+    rows = []
+    async for execution in client.list_workflows(query, limit=limit):
+        memo = await execution.memo()
+        updated = memo.get("updated")
+        last = execution.close_time or (datetime.fromisoformat(updated) if updated else execution.start_time)
+        rows.append(
+            {
+                "id": execution.id,
+                "agent": memo.get("agent"),
+                "model": memo.get("model"),
+                "state": execution.status.name.lower() if execution.status else "unknown",
+                "turns": memo.get("turns"),
+                "tokens": memo.get("tokens"),
+                "last_activity": last.isoformat(),
+            }
+        )
+    rows.sort(key=lambda row: row["last_activity"], reverse=True)
+    return rows
+
+
+async def list_conversations(settings: Settings, state: str | None, limit: int, as_json: bool) -> None:
+    """Print the conversations on the server, newest activity first: id, agent, model, state, turns, tokens."""
+    from rich.table import Table
+
+    async with connected(settings, plugin(settings, ()), quiet=True) as connection:
+        rows = await conversation_rows(connection.client, state, limit)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if not rows:
+        console.print("No conversations" + (f" {state}" if state else "") + " on this server.")
+        return
+    table = Table("conversation", "agent", "model", "state", "turns", "tokens", "last activity", box=None)
+    for row in rows:
+        tokens = row["tokens"]
+        table.add_row(
+            row["id"],
+            str(row["agent"] or ""),
+            str(row["model"] or ""),
+            row["state"],
+            "" if row["turns"] is None else str(row["turns"]),
+            f"{tokens:,}" if isinstance(tokens, int) else "",
+            datetime.fromisoformat(row["last_activity"]).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    console.print(table)

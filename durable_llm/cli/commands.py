@@ -115,6 +115,19 @@ def history(
     run_command(lambda: actions.history(load_settings(), conversation, as_json))
 
 
+@app.command("list")
+def list_command(
+    state: Annotated[
+        str | None,
+        typer.Option(metavar="STATE", help=f"Only conversations in this state ({', '.join(actions.STATES_LISTED)})."),
+    ] = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="At most this many.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
+) -> None:
+    """List the conversations on the server, newest activity first: agent, model, state, turns, tokens."""
+    run_command(lambda: actions.list_conversations(load_settings(), state, limit, as_json))
+
+
 @app.command()
 def approve(
     conversation: ConversationArgument,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -12,7 +10,7 @@ from rich.markup import escape
 
 from durable_llm.agent import PendingApproval
 from durable_llm.conversation import Message, ReasoningPart, RefusalPart, TextPart, ToolCallPart, ToolResultPart, Usage
-from durable_llm.streaming import TextDelta
+from durable_llm.events import Delta
 
 if TYPE_CHECKING:
     from durable_llm.cli.server import Connection
@@ -30,31 +28,21 @@ STATES = {
 
 
 class LiveAnswer:
-    """The answer a worker in this process is receiving, previewed in the status line as it comes."""
+    """The answer being written, previewed in the status line as its pieces (`Delta` events) come."""
 
     def __init__(self) -> None:
-        self._workflow: str | None = None
-        self._call: tuple[str, str, int] | None = None
+        self._call: tuple[str, int] | None = None
         self._text = ""
 
-    def receive(self, delta: TextDelta) -> None:
-        """The plugin's `on_text` (it must not wait: it only keeps the text)."""
-        if delta.workflow_id != self._workflow:
-            return
-        call = (delta.run_id, delta.call, delta.attempt)
-        if call != self._call:  # another call, or a retry starting over
+    def receive(self, delta: Delta) -> bool:
+        """Keep a piece of answer text; True when it starts another model call (or a retry)."""
+        call = (delta.call, delta.attempt)
+        new = call != self._call
+        if new:
             self._call, self._text = call, ""
-        self._text += delta.text
-
-    @contextmanager
-    def watching(self, workflow_id: str) -> Iterator[None]:
-        """Keep the answers of `workflow_id` (only) while the block runs."""
-        self._workflow = workflow_id
-        try:
-            yield
-        finally:
-            self._workflow = None
-            self.forget()
+        if delta.delta == "text":
+            self._text += delta.text
+        return new
 
     def preview(self, width: int) -> str | None:
         """The end of the answer being written, on one line of at most `width` characters."""
@@ -64,12 +52,12 @@ class LiveAnswer:
         return flat if len(flat) <= width else "…" + flat[-(width - 1) :]
 
     def forget(self) -> None:
-        """The answer is complete (printed whole with its message); a call still writing shows again."""
-        self._call, self._text = None, ""
+        """The answer is complete (printed whole with its message)."""
+        self._text = ""
 
 
 LIVE = LiveAnswer()
-"""The answer being written in this process (its worker's `on_text`)."""
+"""The answer being written in the conversation followed."""
 
 
 def print_message(message: Message) -> None:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from durable_llm.cli.render import LIVE, print_connection
+from durable_llm.cli.render import print_connection
 from durable_llm.config import Settings, import_tools
 
 if TYPE_CHECKING:
@@ -16,14 +16,13 @@ if TYPE_CHECKING:
     from durable_llm.plugin import DurableLLMPlugin
 
 
-def plugin(settings: Settings, tools: Sequence[Any], *, preview: bool = False) -> DurableLLMPlugin:
-    """The plugin with `tools` and the configured blob store; with `preview`, the worker of this
-    command streams answers to the status line."""
+def plugin(settings: Settings, tools: Sequence[Any]) -> DurableLLMPlugin:
+    """The plugin with `tools` and the configured blob store."""
     from durable_llm.plugin import DurableLLMPlugin
     from durable_llm.storage import LocalBlobDriver, external_storage
 
     storage = external_storage(LocalBlobDriver(settings.blob_dir), settings.blob_threshold)
-    return DurableLLMPlugin(tools=tools, storage=storage, on_text=LIVE.receive if preview else None)
+    return DurableLLMPlugin(tools=tools, storage=storage)
 
 
 @asynccontextmanager

@@ -1,0 +1,129 @@
+"""`durable_llm.follow`: a conversation's events reach clients in any process as they happen, resumably."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from agent_kit import agent_worker, new_id
+
+from durable_llm import (
+    Agent,
+    AgentInput,
+    AgentWorkflow,
+    ConversationNotFound,
+    DurableLLMPlugin,
+    ToolOptions,
+    follow,
+    send_message,
+)
+from durable_llm.events import (
+    ApprovalRequested,
+    ConversationEnded,
+    Delta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnFinished,
+    UserMessage,
+)
+from durable_llm.testing import FakeVendorServer, ScriptedModel, call_tools, reply
+
+FOLLOWER = Path(__file__).parent / "follow_process.py"
+LONG_ANSWER = " ".join(f"word{i}" for i in range(300))  # about 2 KB, streamed in many pieces
+
+
+def get_time(city: str) -> str:
+    """The local time in a city.
+
+    Args:
+        city: The city's name.
+    """
+    return f"12:00 in {city}"
+
+
+async def test_a_follower_sees_the_exchange_approves_its_tool_call_and_ends_with_the_chat(temporal_env):
+    model = ScriptedModel([call_tools(("get_time", {"city": "Oslo"})), "Noon in Oslo."])
+    plugin = DurableLLMPlugin(tools=[get_time], scripted_models={"clock": model})
+    agent = Agent(model="test:clock", tools=[get_time], tool_options={"get_time": ToolOptions(requires_approval=True)})
+    async with agent_worker(temporal_env, plugin) as (client, task_queue):
+        handle = await client.start_workflow(
+            AgentWorkflow.run, AgentInput(agent=agent, chat=True), id=new_id(), task_queue=task_queue
+        )
+        answer = asyncio.ensure_future(send_message(handle, "Time in Oslo?"))
+        events = []
+        async for event in follow(client, handle.id):
+            events.append(event)
+            if isinstance(event, ApprovalRequested):
+                await handle.execute_update(AgentWorkflow.approve_tool_call, args=[event.call_id, True, None])
+            if isinstance(event, TurnFinished):
+                await handle.signal(AgentWorkflow.end_conversation)
+        assert await answer == "Noon in Oslo."
+
+    kinds = [type(e) for e in events]
+    assert kinds[0] is UserMessage and kinds[-2:] == [TurnFinished, ConversationEnded]
+    assert kinds.index(ApprovalRequested) < kinds.index(ToolCallStarted) < kinds.index(ToolCallFinished)
+    finished = next(e for e in events if isinstance(e, ToolCallFinished))
+    assert finished.name == "get_time" and finished.error is None and finished.duration_ms >= 0
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == "Noon in Oslo."
+    turn = next(e for e in events if isinstance(e, TurnFinished))
+    assert turn.turns == 2 and turn.stop_reason == "completed"
+    assert [e.offset for e in events] == list(range(len(events)))
+
+
+async def test_following_an_unknown_conversation_says_so(temporal_env):
+    with pytest.raises(ConversationNotFound, match="no conversation 'nobody'"):
+        async for _ in follow(temporal_env.client, "nobody"):
+            pass
+
+
+async def _follower(env, conversation_id: str, from_offset: int, deltas: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(FOLLOWER),
+        env.client.service_client.config.target_host,
+        env.client.namespace,
+        conversation_id,
+        str(from_offset),
+        str(deltas),
+        stdout=asyncio.subprocess.PIPE,
+    )
+
+
+async def _events(process: asyncio.subprocess.Process) -> list[dict]:
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0
+    return [json.loads(line) for line in out.decode().splitlines()]
+
+
+async def test_a_client_in_another_process_gets_the_answer_as_written_and_resumes_from_its_offset(
+    temporal_env, monkeypatch
+):
+    with FakeVendorServer("openai", [reply(LONG_ANSWER)], event_interval=0.01) as vendor:
+        for key, value in vendor.env().items():
+            monkeypatch.setenv(key, value)
+        plugin = DurableLLMPlugin()
+        async with agent_worker(temporal_env, plugin) as (client, task_queue):
+            handle = await client.start_workflow(
+                AgentWorkflow.run,
+                AgentInput(agent=Agent(model="openai:gpt-4.1-mini"), chat=True),
+                id=new_id(),
+                task_queue=task_queue,
+            )
+            first = await _follower(temporal_env, handle.id, 0, deltas=3)
+            await asyncio.sleep(1)  # the follower is connected before the answer starts
+            answer = asyncio.ensure_future(send_message(handle, "Count to 300."))
+            before = await _events(first)
+            assert not answer.done(), "the follower got its pieces only once the turn had ended"
+            resumed = await _follower(temporal_env, handle.id, before[-1]["offset"] + 1, deltas=0)
+            after = await _events(resumed)
+            assert await answer == LONG_ANSWER
+
+    events = before + after
+    assert [e["offset"] for e in events] == list(range(len(events)))  # nothing missed, nothing repeated
+    assert [e["kind"] for e in before] == ["user_message", "delta", "delta", "delta"]
+    assert after[-1]["kind"] == "turn_finished"
+    assert "".join(e["text"] for e in events if e["kind"] == "delta") == LONG_ANSWER
+    assert len([e for e in events if e["kind"] == "delta"]) > 3
