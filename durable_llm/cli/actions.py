@@ -370,3 +370,49 @@ async def list_conversations(settings: Settings, state: str | None, limit: int, 
             datetime.fromisoformat(row["last_activity"]).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
         )
     console.print(table)
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+async def ui(
+    settings: Settings, host: str, port: int, token: str | None, tool_refs: Sequence[str], worker: bool
+) -> None:
+    """Serve the web chat until Ctrl-C, with a worker in this process unless `worker` is False."""
+    import secrets
+
+    try:
+        import uvicorn
+
+        from durable_llm.cli.ui import make_app
+    except ImportError as err:
+        raise CommandError(
+            f"durable-llm ui needs the ui extra ({err.name} is missing): pip install 'durable-llm[ui]'"
+        ) from None
+
+    if host not in LOOPBACK and token is None:
+        token = secrets.token_urlsafe(16)  # the page acts as the user: not without a token off this machine
+    async with AsyncExitStack() as stack:
+        tools = tools_or_weather(settings, tool_refs) if worker else chosen_tools(settings, tool_refs) or []
+        connection = await stack.enter_async_context(connected(settings, plugin(settings, tools)))
+        client = connection.client
+        if worker:
+            use_vendor(stack, settings, offline=False)
+            await stack.enter_async_context(worker_running(client, settings.task_queue))
+            agent_tools: Sequence[Any] = tools
+        else:
+            agent_tools = await _agree_on_tools(client, settings, tool_refs)
+        temporal_ui = None
+        if connection.server is not None:
+            temporal_ui = f"{connection.server.ui_url}/namespaces/{connection.server.namespace}/workflows/{{id}}"
+        app = make_app(
+            client,
+            lambda: settings.agent(tools=agent_tools),
+            settings.task_queue,
+            token=token,
+            temporal_ui=temporal_ui,
+        )
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        address = f"http://{'[' + host + ']' if ':' in host else host}:{port}/" + (f"?token={token}" if token else "")
+        console.print(f"Web chat on {address} — Ctrl-C to stop.")
+        await server.serve()

@@ -128,6 +128,26 @@ def list_command(
     run_command(lambda: actions.list_conversations(load_settings(), state, limit, as_json))
 
 
+@app.command("ui")
+def ui_command(
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Where to listen; off 127.0.0.1 the page asks for a token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="The port to listen on.")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(metavar="TOKEN", help="Asked of every request (default: none on 127.0.0.1, else a random one)."),
+    ] = None,
+    model: ModelOption = None,
+    tools: ToolsOption = None,
+    worker: WorkerOption = True,
+) -> None:
+    """A web chat: the conversations, their history, sending messages and approving tool calls, answers streaming in."""
+    run_command(
+        lambda: actions.ui(load_settings(model=model, from_command_line=True), host, port, token, tools or [], worker)
+    )
+
+
 @app.command()
 def approve(
     conversation: ConversationArgument,
