@@ -13,6 +13,7 @@ PROVIDERS: dict[str, str] = {
     "openai": "durable_llm.providers.openai",
     "anthropic": "durable_llm.providers.anthropic",
     "gemini": "durable_llm.providers.gemini",
+    "openai_chat": "durable_llm.providers.openai_chat",
 }
 """Provider name -> module holding its `ADAPTER`. Modules import no vendor SDK at import time."""
 
@@ -44,7 +45,7 @@ class Adapter(Protocol):
 
 
 def get_adapter(name: str) -> Adapter:
-    """The adapter for `name` ("openai", "anthropic" or "gemini")."""
+    """The adapter for `name` ("openai", "anthropic", "gemini" or "openai_chat")."""
     try:
         module = PROVIDERS[name]
     except KeyError:

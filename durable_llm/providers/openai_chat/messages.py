@@ -1,0 +1,431 @@
+"""Chat Completions messages <-> neutral messages, in both directions (requests carry them, responses one)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from durable_llm.conversation import (
+    MediaPart,
+    Message,
+    Part,
+    ProviderPart,
+    ReasoningPart,
+    RefusalPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from durable_llm.providers._wire import compact_json
+from durable_llm.providers.base import MalformedBody
+from durable_llm.providers.openai_chat._common import (
+    MARKERS,
+    PROVIDER,
+    details_of,
+    need,
+    parse_arguments,
+    pd,
+    pop,
+    restore,
+)
+
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+"""Where servers put visible reasoning: vLLM, DeepSeek (`reasoning_content`); OpenRouter, Groq, Ollama (`reasoning`)."""
+
+_DATA_URL = re.compile(r"data:([^;,]*);base64,(.*)", re.DOTALL)
+_AUDIO_MIME = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+_AUDIO_FORMAT = {mime: fmt for fmt, mime in _AUDIO_MIME.items()}
+_INPUT_ROLES: dict[str, Role] = {"user": "user", "system": "system", "developer": "system"}
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+class Reader:
+    """Reads wire messages into neutral ones; remembers tool names so results can carry theirs.
+
+    `in_request`: the messages are a request's history, so reasoning in them was sent back by the
+    client and is sent back again on encode (`echo`); reasoning in a response is not (see `Writer`).
+    """
+
+    def __init__(self, *, in_request: bool) -> None:
+        self.in_request = in_request
+        self.call_names: dict[str, str] = {}
+
+    def messages(self, items: list[Any], path: str, start: int = 0) -> list[Message]:
+        out: list[Message] = []
+        results: list[Part] = []  # consecutive tool messages make one neutral tool message
+        for index, item in enumerate(items, start):
+            at = f"{path}[{index}]"
+            if not isinstance(item, dict):
+                raise MalformedBody(at, "expected a message object")
+            role = item.get("role")
+            if role in ("tool", "function"):
+                results.append(self.tool_result(item, at))
+                continue
+            if results:
+                out.append(Message(role="tool", parts=tuple(results), provider_details={}))
+                results = []
+            if role == "assistant":
+                out.append(self.assistant(item, at))
+            elif role in _INPUT_ROLES:
+                out.append(self.input_message(item, at))
+            else:
+                raise MalformedBody(f"{at}.role", f"expected system, developer, user, assistant or tool, got {role!r}")
+        if results:
+            out.append(Message(role="tool", parts=tuple(results), provider_details={}))
+        return out
+
+    def input_message(self, item: dict[str, Any], at: str) -> Message:
+        extras = dict(item)
+        role = extras.pop("role")
+        if "content" not in extras:
+            extras["absent"] = ["content"]
+        parts, form = self.content(extras, at)
+        if role == "developer":
+            extras["role"] = role
+        if form is not None and form != default_form(parts):
+            extras["content_form"] = form
+        return Message(role=_INPUT_ROLES[role], parts=tuple(parts), provider_details=pd(extras))
+
+    def assistant(self, item: dict[str, Any], at: str) -> Message:
+        extras = dict(item)
+        extras["absent"] = [key for key in ("role", "content") if key not in item]
+        extras.pop("role", None)
+        parts: list[Part] = [*self.reasoning(extras)]
+        if extras.get("content") == "":
+            pass  # an empty content (next to tool calls) says nothing: kept verbatim
+        else:
+            content, form = self.content(extras, at)
+            parts += content
+            if form is not None and form != default_form(content):
+                extras["content_form"] = form
+        if (refusal := pop(extras, "refusal", str)) is not None:
+            parts.append(RefusalPart(text=refusal, provider_details={}))
+        calls = extras.get("tool_calls")
+        if isinstance(calls, list) and calls:
+            del extras["tool_calls"]
+            parts += [self.tool_call(call, f"{at}.tool_calls[{i}]") for i, call in enumerate(calls)]
+        legacy = extras.get("function_call")
+        if isinstance(legacy, dict):
+            del extras["function_call"]
+            parts.append(self.tool_call({"function": legacy}, f"{at}.function_call", legacy=True))
+        if not extras["absent"]:
+            del extras["absent"]
+        return Message(role="assistant", parts=tuple(parts), provider_details=pd(extras))
+
+    def reasoning(self, extras: dict[str, Any]) -> list[ReasoningPart]:
+        """The visible reasoning of an assistant message (its `reasoning_details` travel with it)."""
+        for field in REASONING_FIELDS:
+            text = pop(extras, field, str)
+            if text is not None:
+                details: dict[str, Any] = {"field": field}
+                break
+        else:
+            text, details = None, {}
+        if isinstance(extras.get("reasoning_details"), list) and extras["reasoning_details"]:
+            details["reasoning_details"] = extras.pop("reasoning_details")
+        if not details:
+            return []
+        if self.in_request:
+            details["echo"] = True
+        return [ReasoningPart(text=text, provider_details=pd(details))]
+
+    def content(self, extras: dict[str, Any], at: str) -> tuple[list[Part], str | None]:
+        """The parts of a message's `content` (taken out of `extras`) and its form; None when not read."""
+        content = extras.get("content")
+        if isinstance(content, str):
+            del extras["content"]
+            return [TextPart(text=content, provider_details={})], "string"
+        if isinstance(content, list) and content:
+            del extras["content"]
+            return [content_part(part, f"{at}.content[{i}]") for i, part in enumerate(content)], "list"
+        return [], None  # null, [] or absent: kept as it was
+
+    def tool_call(self, call: Any, at: str, legacy: bool = False) -> ToolCallPart:
+        if not isinstance(call, dict):
+            raise MalformedBody(at, "expected a tool call object")
+        extras = dict(call)
+        absent: list[str] = []
+        call_id = pop(extras, "id", str)
+        if call_id is None and not legacy and "id" not in extras:
+            absent.append("id")
+        if extras.get("type") == "function":
+            del extras["type"]
+        elif "type" not in extras and not legacy:
+            absent.append("type")
+        function = extras.pop("function", None)
+        if not isinstance(function, dict):
+            raise MalformedBody(f"{at}.function", "expected an object with the function's name and arguments")
+        function = dict(function)
+        name = need(function, "name", str, f"{at}.function")
+        arguments = function.get("arguments")
+        if isinstance(arguments, str):
+            raw = function.pop("arguments")
+        else:
+            # Some servers send the arguments as an object (or not at all): kept as sent.
+            raw = "" if arguments is None else compact_json(arguments)
+            if "arguments" not in function:
+                absent.append("function.arguments")
+        if function:
+            extras["function"] = function
+        if absent:
+            extras["absent"] = absent
+        if legacy:
+            extras["legacy"] = True
+        if call_id is not None:
+            self.call_names[call_id] = name
+        return ToolCallPart(
+            id=call_id, name=name, arguments_raw=raw, arguments=parse_arguments(raw), provider_details=pd(extras)
+        )
+
+    def tool_result(self, item: dict[str, Any], at: str) -> ToolResultPart:
+        extras = dict(item)
+        role = extras.pop("role")
+        name: str | None
+        if role == "function":  # the legacy result of a function_call: matched by name
+            extras["legacy"] = True
+            name = need(extras, "name", str, at)
+            call_id = None
+        else:
+            call_id = pop(extras, "tool_call_id", str)
+            if call_id is None and "tool_call_id" not in extras:
+                extras["absent"] = ["tool_call_id"]
+            wire_name = extras.get("name")
+            name = wire_name if isinstance(wire_name, str) else self.call_names.get(call_id or "")
+        parts, form = self.content(extras, at)
+        content: list[TextPart | MediaPart] = []
+        for index, part in enumerate(parts):
+            if not isinstance(part, TextPart | MediaPart):
+                raise MalformedBody(f"{at}.content[{index}]", "a tool message holds text and media only")
+            content.append(part)
+        if form is not None and form != default_form(parts):
+            extras["content_form"] = form
+        return ToolResultPart(call_id=call_id, name=name, content=tuple(content), provider_details=pd(extras))
+
+
+def content_part(part: Any, at: str) -> TextPart | MediaPart | ProviderPart:
+    """One part of a content list: text, an image, input audio or a file; any other kind kept verbatim."""
+    if not isinstance(part, dict):
+        raise MalformedBody(at, "expected a content part object")
+    extras = dict(part)
+    kind = extras.pop("type", None)
+    if kind == "text" and isinstance(extras.get("text"), str):
+        return TextPart(text=extras.pop("text"), provider_details=pd(extras))
+    source = extras.get(kind) if isinstance(kind, str) else None
+    if kind == "image_url" and isinstance(source, dict) and isinstance(source.get("url"), str):
+        rest = dict(extras.pop("image_url"))
+        mime, data = _split_data_url(rest.pop("url"))
+        url = part["image_url"]["url"] if data is None else None
+        if rest:
+            extras["image_url"] = rest
+        return MediaPart(media_type="image", mime_type=mime, url=url, data=data, provider_details={PROVIDER: extras})
+    if kind == "input_audio" and isinstance(source, dict) and isinstance(source.get("data"), str):
+        rest = dict(extras.pop("input_audio"))
+        data = rest.pop("data")
+        fmt = pop(rest, "format", str)
+        if rest:
+            extras["input_audio"] = rest
+        mime = _AUDIO_MIME.get(fmt, f"audio/{fmt}") if fmt is not None else None
+        return MediaPart(media_type="audio", mime_type=mime, data=data, provider_details={PROVIDER: extras})
+    if kind == "file" and isinstance(source, dict):
+        rest = dict(extras.pop("file"))
+        raw = pop(rest, "file_data", str)
+        mime, data = _split_data_url(raw) if raw is not None else (None, None)
+        media = MediaPart(
+            media_type="document" if mime == "application/pdf" else "file",
+            mime_type=mime,
+            data=data if data is not None else raw,
+            file_id=pop(rest, "file_id", str),
+            filename=pop(rest, "filename", str),
+            provider_details={PROVIDER: {**extras, "file": rest} if rest else extras},
+        )
+        return media
+    return ProviderPart(provider=PROVIDER, body=part)
+
+
+def default_form(parts: list[Any]) -> str:
+    """How we write content by default: a string for one plain text, else a list of parts."""
+    return "string" if len(parts) == 1 and is_plain_text(parts[0]) else "list"
+
+
+def is_plain_text(part: Any) -> bool:
+    """A text that can travel as a bare string: no citations, no vendor keys."""
+    return isinstance(part, TextPart) and not part.citations and MARKERS.issuperset(details_of(part))
+
+
+def _split_data_url(value: str) -> tuple[str | None, str | None]:
+    """(mime type, base64 data) of a base64 data URL, else (None, None)."""
+    match = _DATA_URL.fullmatch(value)
+    return (match[1], match[2]) if match else (None, None)
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+class Writer:
+    """Writes neutral messages as wire messages, for a request's `messages` or a response's `message`.
+
+    In a request, a reasoning part is sent back only when the client had sent it (`echo`): most
+    servers reject or ignore reasoning in the history (DeepSeek answers 400). Another vendor's
+    parts, reasoning tokens and tools are left out; media another vendor put in a tool result
+    follow the tool messages in a user message (tool messages carry text only).
+    """
+
+    def __init__(self, *, for_response: bool) -> None:
+        self.for_response = for_response
+        self.out: list[dict[str, Any]] = []
+        self._count = 0
+
+    def message(self, message: Message) -> None:
+        if message.role == "assistant":
+            self.out.append(self.assistant(message))
+        elif message.role == "tool":
+            self._tool_message(message)
+        else:
+            self.out.append(self._input_message(message))
+
+    def _input_message(self, message: Message) -> dict[str, Any]:
+        details = details_of(message)
+        out: dict[str, Any] = {"role": details.get("role", message.role)}
+        pairs = [(part, encoded) for part in message.parts if (encoded := _encode_content(part)) is not None]
+        if pairs or "content" not in details:
+            out["content"] = _content([part for part, _ in pairs], [encoded for _, encoded in pairs], details)
+        return restore(out, details)
+
+    def assistant(self, message: Message) -> dict[str, Any]:
+        details = details_of(message)
+        out: dict[str, Any] = {"role": "assistant"}
+        kept: list[Part] = []
+        content: list[dict[str, Any]] = []
+        refusals: list[str] = []
+        calls: list[dict[str, Any]] = []
+        for part in message.parts:
+            if isinstance(part, ReasoningPart):
+                out.update(self._reasoning(part))
+            elif isinstance(part, RefusalPart):
+                refusals.append(part.text)
+            elif isinstance(part, ToolCallPart):
+                call = self._tool_call(part)
+                if details_of(part).get("legacy"):
+                    out["function_call"] = call["function"]
+                else:
+                    calls.append(call)
+            elif isinstance(part, TextPart | ProviderPart) and (encoded := _encode_content(part)) is not None:
+                kept.append(part)
+                content.append(encoded)
+        if content:
+            out["content"] = _content(kept, content, details)
+        elif self.for_response and "content" not in details:
+            out["content"] = None  # a response message always has content, null when there is no text
+        if refusals:
+            out["refusal"] = "".join(refusals)
+        if calls:
+            out["tool_calls"] = calls
+        return restore(out, details)
+
+    def _reasoning(self, part: ReasoningPart) -> dict[str, Any]:
+        details = details_of(part)
+        if not (self.for_response or details.get("echo")):
+            return {}
+        out: dict[str, Any] = {}
+        if part.text is not None:
+            out[details.get("field", "reasoning_content")] = part.text
+        return restore(out, {key: value for key, value in details.items() if key != "field"})
+
+    def _tool_call(self, part: ToolCallPart) -> dict[str, Any]:
+        details = details_of(part)
+        out: dict[str, Any] = {"type": "function", "function": {"name": part.name, "arguments": part.arguments_raw}}
+        if part.id is not None:
+            out["id"] = part.id
+        elif "id" not in details.get("absent", ()) and not details.get("legacy"):
+            if not self.for_response:
+                raise ValueError(
+                    f"tool call {part.name!r} has no id; Chat Completions needs one: prepare the history with "
+                    "durable_llm.conversation.project(messages, 'openai_chat')"
+                )
+            self._count += 1
+            out["id"] = f"call_{self._count}"
+        return restore(out, details)
+
+    def _tool_message(self, message: Message) -> None:
+        media: list[dict[str, Any]] = []
+        for part in message.parts:
+            if isinstance(part, ToolResultPart):
+                self.out.append(self._tool_result(part, media))
+            elif (encoded := _encode_content(part)) is not None:
+                media.append(encoded)  # text or media that came with the results (Claude allows it)
+        if media:
+            self.out.append({"role": "user", "content": media})
+
+    def _tool_result(self, part: ToolResultPart, media: list[dict[str, Any]]) -> dict[str, Any]:
+        details = details_of(part)
+        if details.get("legacy"):
+            out: dict[str, Any] = {"role": "function", "name": part.name}
+        else:
+            if part.call_id is None and "tool_call_id" not in details.get("absent", ()):
+                raise ValueError(
+                    f"tool result of {part.name!r} has no call id; Chat Completions needs one: prepare the history "
+                    "with durable_llm.conversation.project(messages, 'openai_chat')"
+                )
+            out = {"role": "tool", "tool_call_id": part.call_id}
+        parts: list[Part] = list(part.content)
+        if PROVIDER not in part.provider_details:
+            # Tool messages carry text only: another vendor's media go to the user message after them.
+            media += [encoded for p in parts if isinstance(p, MediaPart) and (encoded := _encode_content(p))]
+            parts = [p for p in parts if isinstance(p, TextPart)]
+            if not parts:
+                text = compact_json(part.value) if part.value is not None else ""
+                parts = [TextPart(text=text)]
+        if parts or "content" not in details:
+            out["content"] = _content(parts, [_encode_content(p) or {} for p in parts], details)
+        return restore(out, details)
+
+
+def _content(parts: list[Any], encoded: list[dict[str, Any]], details: dict[str, Any]) -> str | list[dict[str, Any]]:
+    form = details.get("content_form") or default_form(parts)
+    if form == "string" and len(parts) == 1 and isinstance(parts[0], TextPart):
+        return parts[0].text
+    return encoded
+
+
+def _encode_content(part: Part) -> dict[str, Any] | None:
+    """A content-list part, or None for what has no place in content (another vendor's parts, calls, ...)."""
+    details = details_of(part)
+    if isinstance(part, TextPart | RefusalPart):
+        return restore({"type": "text", "text": part.text}, details)
+    if isinstance(part, ProviderPart):
+        return part.body if part.provider == PROVIDER else None
+    if isinstance(part, MediaPart):
+        return restore(_encode_media(part), details)
+    return None
+
+
+def _encode_media(part: MediaPart) -> dict[str, Any]:
+    inline = None
+    if part.data is not None:
+        if part.mime_type is None and part.media_type == "image":
+            raise ValueError("an inline image needs its mime_type (e.g. 'image/png') for its data URL")
+        inline = part.data if part.mime_type is None else f"data:{part.mime_type};base64,{part.data}"
+    if part.media_type == "image":
+        url = part.url if part.url is not None else inline
+        if url is None:
+            raise ValueError("Chat Completions takes an image by URL or inline data, not by file id")
+        return {"type": "image_url", "image_url": {"url": url}}
+    if part.media_type == "audio" and part.data is not None:
+        mime = part.mime_type or "audio/wav"
+        return {"type": "input_audio", "input_audio": {"data": part.data, "format": _AUDIO_FORMAT.get(mime, mime[6:])}}
+    if part.media_type in ("document", "file") and part.url is None:
+        file: dict[str, Any] = {}
+        if inline is not None:
+            file["file_data"] = inline
+        if part.file_id is not None:
+            file["file_id"] = part.file_id
+        if part.filename is not None:
+            file["filename"] = part.filename
+        return {"type": "file", "file": file}
+    raise ValueError(
+        f"Chat Completions has no content part for {part.media_type} "
+        f"{'by URL' if part.url is not None else 'without data'}; send it inline (data=...) or as text"
+    )
