@@ -24,6 +24,9 @@ GEMINI_SKIP_SIGNATURE = "skip_thought_signature_validator"
 
 _CLAUDE_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _MAX_OPENAI_CALL_ID = 64
+_MAX_CHAT_CALL_ID = 40  # OpenAI's Chat Completions refuses longer tool call ids
+_CHAT_ID = re.compile(rf"^[a-zA-Z0-9_-]{{1,{_MAX_CHAT_CALL_ID}}}$")
+_OPENAI_FORMATS = ("openai", "openai_chat")  # the formats that take system messages anywhere, and refusals
 # What vendors append to an alias to pin a snapshot: a date (OpenAI, Anthropic), "-001" (Gemini), "-latest".
 _VERSION_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{3}|latest)$")
 
@@ -95,7 +98,8 @@ def project(
       `keep_reasoning_text`, its visible text is kept as plain assistant text instead).
     - Other vendors' `ProviderPart`s are dropped; refusals become text where the target has none.
     - Tool-call ids are rewritten consistently (calls and their results) to satisfy the target:
-      Claude `^[a-zA-Z0-9_-]+$`, OpenAI at most 64 characters, and every call gets an id
+      Claude `^[a-zA-Z0-9_-]+$`, OpenAI at most 64 characters, Chat Completions (`openai_chat`)
+      `^[a-zA-Z0-9_-]+$` of at most 40, and every call gets an id
       (results without one are matched to calls by name, in order).
     - For Gemini, the first function call of each model turn carries a thought signature.
     """
@@ -109,7 +113,7 @@ def project(
         if provider == "gemini" and message.role == "assistant":
             parts = _ensure_gemini_signature(parts, index, model, changes)
         role = message.role
-        if role == "system" and provider != "openai":
+        if role == "system" and provider not in _OPENAI_FORMATS:
             role = "user"
             changes.add(
                 "converted", index, "system message", f"{provider} takes instructions only up front; sent as user text"
@@ -145,7 +149,7 @@ def _project_part(
         kind = part.body.get("type") or next(iter(part.body), "item")
         changes.add("dropped", index, f"{part.provider} item {kind}", f"only {part.provider} understands it")
         return []
-    if isinstance(part, RefusalPart) and provider != "openai":
+    if isinstance(part, RefusalPart) and provider not in _OPENAI_FORMATS:
         changes.add("converted", index, "refusal", f"{provider} has no refusal part; sent as text")
         return [TextPart(text=part.text)]
     if isinstance(part, ToolCallPart):
@@ -213,6 +217,8 @@ class _IdRewriter:
             return bool(_CLAUDE_ID.match(call_id))
         if self.provider == "openai":
             return len(call_id) <= _MAX_OPENAI_CALL_ID
+        if self.provider == "openai_chat":  # and servers that copy it: the characters every one of them takes
+            return bool(_CHAT_ID.match(call_id))
         return True
 
     def _fresh(self, base: str) -> str:
@@ -229,7 +235,9 @@ class _IdRewriter:
         if call.id is not None and self._valid(call.id) and call.id not in self.used:
             new_id = call.id
         else:
-            cleaned = re.sub(r"[^a-zA-Z0-9_-]", "_", call.id or "")[:48].strip("_")
+            # Cut short enough that a "_<n>" making it unique still fits the target's limit.
+            cut = 32 if self.provider == "openai_chat" else 48
+            cleaned = re.sub(r"[^a-zA-Z0-9_-]", "_", call.id or "")[:cut].strip("_")
             new_id = self._fresh(cleaned or f"call_{len(self.used) + 1}")
         if call.id is not None:
             self.mapping[call.id] = new_id

@@ -15,7 +15,9 @@ from durable_llm.providers.base import MalformedBody
 PROVIDER = "openai_chat"
 API = "chat_completions"
 
-MARKERS = frozenset({"absent", "content_form", "role", "field", "echo", "legacy", "tool", "choice", "more_choices"})
+MARKERS = frozenset(
+    {"absent", "content_form", "role", "field", "echo", "legacy", "tool", "choice", "more_choices", "reply"}
+)
 """Keys of `provider_details["openai_chat"]` that are ours, not the vendor's (see the package docstring)."""
 
 

@@ -101,19 +101,27 @@ class Reader:
             parts += content
             if form is not None and form != default_form(content):
                 extras["content_form"] = form
-        if (refusal := pop(extras, "refusal", str)) is not None:
+        if extras.get("refusal"):  # an empty one (Snowflake) is kept as sent
+            refusal = need(extras, "refusal", str, at)
             parts.append(RefusalPart(text=refusal, provider_details={}))
         calls = extras.get("tool_calls")
         if isinstance(calls, list) and calls:
             del extras["tool_calls"]
             parts += [self.tool_call(call, f"{at}.tool_calls[{i}]") for i, call in enumerate(calls)]
         legacy = extras.get("function_call")
-        if isinstance(legacy, dict):
+        if isinstance(legacy, dict) and legacy.get("name"):  # Snowflake sends an empty one beside tool_calls
             del extras["function_call"]
             parts.append(self.tool_call({"function": legacy}, f"{at}.function_call", legacy=True))
         if not extras["absent"]:
             del extras["absent"]
-        return Message(role="assistant", parts=tuple(parts), provider_details=pd(extras))
+        return Message(role="assistant", parts=tuple(parts), provider_details=pd(self._place(extras)))
+
+    def _place(self, extras: dict[str, Any]) -> dict[str, Any]:
+        """The details of an assistant message or tool call: a response's own keys go under "reply"."""
+        if self.in_request:
+            return extras
+        markers = {key: extras.pop(key) for key in ("content_form", "legacy") if key in extras}
+        return {**markers, "reply": extras} if extras else markers
 
     def reasoning(self, extras: dict[str, Any]) -> list[ReasoningPart]:
         """The visible reasoning of an assistant message (its `reasoning_details` travel with it)."""
@@ -177,7 +185,11 @@ class Reader:
         if call_id is not None:
             self.call_names[call_id] = name
         return ToolCallPart(
-            id=call_id, name=name, arguments_raw=raw, arguments=parse_arguments(raw), provider_details=pd(extras)
+            id=call_id,
+            name=name,
+            arguments_raw=raw,
+            arguments=parse_arguments(raw),
+            provider_details=pd(self._place(extras)),
         )
 
     def tool_result(self, item: dict[str, Any], at: str) -> ToolResultPart:
@@ -294,8 +306,15 @@ class Writer:
             out["content"] = _content([part for part, _ in pairs], [encoded for _, encoded in pairs], details)
         return restore(out, details)
 
+    def _details(self, thing: Message | ToolCallPart) -> dict[str, Any]:
+        """Our details of an assistant message or tool call; a response's own keys only in a response."""
+        details = details_of(thing)
+        if self.for_response and "reply" in details:
+            return {**details, **details["reply"]}
+        return details
+
     def assistant(self, message: Message) -> dict[str, Any]:
-        details = details_of(message)
+        details = self._details(message)
         out: dict[str, Any] = {"role": "assistant"}
         kept: list[Part] = []
         content: list[dict[str, Any]] = []
@@ -308,7 +327,7 @@ class Writer:
                 refusals.append(part.text)
             elif isinstance(part, ToolCallPart):
                 call = self._tool_call(part)
-                if details_of(part).get("legacy"):
+                if self._details(part).get("legacy"):
                     out["function_call"] = call["function"]
                 else:
                     calls.append(call)
@@ -317,8 +336,8 @@ class Writer:
                 content.append(encoded)
         if content:
             out["content"] = _content(kept, content, details)
-        elif self.for_response and "content" not in details:
-            out["content"] = None  # a response message always has content, null when there is no text
+        elif "content" not in details:
+            out["content"] = None  # null when there is no text, as OpenAI writes it (some servers require the key)
         if refusals:
             out["refusal"] = "".join(refusals)
         if calls:
@@ -335,7 +354,7 @@ class Writer:
         return restore(out, {key: value for key, value in details.items() if key != "field"})
 
     def _tool_call(self, part: ToolCallPart) -> dict[str, Any]:
-        details = details_of(part)
+        details = self._details(part)
         out: dict[str, Any] = {"type": "function", "function": {"name": part.name, "arguments": part.arguments_raw}}
         if part.id is not None:
             out["id"] = part.id
