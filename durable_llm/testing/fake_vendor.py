@@ -1,4 +1,4 @@
-"""A fake OpenAI, Anthropic or Gemini API on loopback, speaking each vendor's real wire format.
+"""A fake OpenAI (Responses or Chat Completions), Anthropic or Gemini API on loopback, speaking its real wire format.
 
 Point the vendor's own SDK at it (`server.env()`) and your agent runs unchanged, in this
 process or in a separate worker process: every request is decoded into a neutral
@@ -103,6 +103,8 @@ _AUTH_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-
 
 _PATHS = {
     "openai": re.compile(r"/v1/responses"),
+    # Any prefix: /v1 (OpenAI, Ollama, vLLM), /api/v1 (OpenRouter), /openai/deployments/<name> (Azure), ...
+    "openai_chat": re.compile(r"(?:/[^?]*)?/chat/completions"),
     "anthropic": re.compile(r"/v1/messages"),
     "gemini": re.compile(
         r"/v1(?:beta|alpha)?/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)"
@@ -186,7 +188,7 @@ class FakeVendorServer:
 
     def env(self) -> dict[str, str]:
         """The environment variables that point the vendor's SDK here, with a dummy API key."""
-        if self.provider == "openai":
+        if self.provider in ("openai", "openai_chat"):
             return {"OPENAI_BASE_URL": f"{self.base_url}/v1", "OPENAI_API_KEY": "sk-fake-vendor-key"}
         if self.provider == "anthropic":
             return {"ANTHROPIC_BASE_URL": self.base_url, "ANTHROPIC_API_KEY": "sk-ant-fake-vendor-key"}
@@ -403,13 +405,15 @@ def _json_bytes(value: Any) -> bytes:
 def _new_id(provider: str) -> str:
     if provider == "openai":
         return f"resp_{secrets.token_hex(24)}"
+    if provider == "openai_chat":
+        return f"chatcmpl-{secrets.token_hex(12)}"
     if provider == "anthropic":
         return f"msg_01{secrets.token_urlsafe(16).replace('-', 'A').replace('_', 'B')}"
     return secrets.token_urlsafe(16)
 
 
 def _request_id_header(provider: str) -> dict[str, str]:
-    name = {"openai": "x-request-id", "anthropic": "request-id"}.get(provider)
+    name = {"openai": "x-request-id", "openai_chat": "x-request-id", "anthropic": "request-id"}.get(provider)
     return {name: f"req_{secrets.token_hex(12)}"} if name else {}
 
 
@@ -473,7 +477,7 @@ _GEMINI_ERRORS: dict[int, tuple[str, str]] = {
 def _error_body(provider: str, status: int, message: str | None, headers: Mapping[str, str]) -> dict[str, Any]:
     """The vendor's JSON error body for `status`, with its typical message unless `message` is given."""
     server_side = status >= 500
-    if provider == "openai":
+    if provider in ("openai", "openai_chat"):
         kind, code, typical = _OPENAI_ERRORS.get(
             status, ("server_error" if server_side else "invalid_request_error", None, f"HTTP {status}")
         )
