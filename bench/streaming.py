@@ -14,8 +14,11 @@ import statistics
 import time
 
 from durable_llm.conversation import Message, ModelRequest, TextPart
+from durable_llm.providers import AnthropicProvider, GeminiProvider, OpenAIProvider
 from durable_llm.testing import FakeVendorServer, reply
-from durable_llm.transport import ENVIRONMENT, call_vendor
+from durable_llm.transport import call_vendor
+
+ENVIRONMENT = {p.adapter.name: p.environment for p in (OpenAIProvider, AnthropicProvider, GeminiProvider)}
 
 MODELS = {"openai": "gpt-5-mini", "anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash"}
 ANSWER = "The forecast for Paris: sunny this afternoon, 21 degrees, a light north-west wind. " * 24  # ~2 KB

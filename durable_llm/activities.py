@@ -41,13 +41,14 @@ from durable_llm.conversation import (
     ToolResultPart,
     ToolSpec,
 )
+from durable_llm.providers.base import StreamDelta
 from durable_llm.providers.errors import ProviderError
 from durable_llm.storage import AesGcmCodec
 from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import ToolArgumentError, ToolContext
 
 if TYPE_CHECKING:
-    from durable_llm.testing.scripted import ScriptedModel
+    from durable_llm.transport import Providers
 
 MODEL_ACTIVITY = "durable_llm.call_model"
 """The model activity's name; tool activities are named after their tool."""
@@ -125,18 +126,18 @@ class TranscriptPage(HistoryPage):
 
 
 class AgentActivities:
-    """The activities of one worker, with its tool registry, scripted models and transcript cache."""
+    """The activities of one worker, with its tool registry, model providers and transcript cache."""
 
     def __init__(
         self,
         tools: Mapping[str, ToolSpec],
-        scripted_models: Mapping[str, ScriptedModel],
+        providers: Providers,
         *,
         max_cached_conversations: int = 256,
         on_text: TextListener | None = None,
     ) -> None:
         self._tools = dict(tools)
-        self._scripted = dict(scripted_models)
+        self._providers = providers
         self._on_text = on_text
         # The agent is None until a query names it (a transcript loaded from a snapshot comes without).
         self._cache: OrderedDict[str, tuple[Agent | None, tuple[Message, ...]]] = OrderedDict()
@@ -163,25 +164,50 @@ class AgentActivities:
         agent, messages = await self._transcript(turn)
         request = self._request(agent, messages)
         async with _heartbeating():
-            on_text = self._text_listener(agent)
-            if agent.provider == "test":
-                response = await self._scripted_reply(agent.model_name, request)
-                if on_text is not None and response.message.text:
-                    on_text(response.message.text)  # a scripted answer "streams" in one piece
-                return response
-            return await _vendor_reply(agent, request, on_text)
+            return await self._reply(agent, request)
 
-    def _text_listener(self, agent: Agent) -> Callable[[str], None] | None:
+    async def _reply(self, agent: Agent, request: ModelRequest) -> ModelResponse:
+        """The provider's answer, its errors turned into failures Temporal retries (or not) as they deserve."""
+        from durable_llm.transport import UnknownProvider
+
+        try:
+            # Not the transport's 10-minute default: a longer model_timeout (the activity's start-to-close) must hold.
+            timeout = agent.model_timeout.total_seconds()
+            return await self._providers.call(
+                agent.provider, request, timeout=timeout, on_delta=self._text_listener(agent)
+            )
+        except ProviderError as err:
+            raise ApplicationError(
+                f"{agent.model}: {err}",
+                type=err.kind,
+                non_retryable=not err.retryable,
+                next_retry_delay=timedelta(seconds=err.retry_after) if err.retry_after is not None else None,
+            ) from err
+        except UnknownProvider as err:
+            raise ApplicationError(f"{agent.model}: {err}", type="unknown_provider", non_retryable=True) from err
+        except ValueError as err:  # the adapter cannot encode this request: trying again cannot help
+            raise ApplicationError(
+                f"{agent.model}: the request cannot be sent: {err}", type="bad_request", non_retryable=True
+            ) from err
+
+    def _text_listener(self, agent: Agent) -> Callable[[StreamDelta], None] | None:
         """What hands this call's answer text to `on_text` (None: no listener, no streaming)."""
         if (listener := self._on_text) is None:
             return None
         info = activity.info()
         failed = False
 
-        def deliver(text: str) -> None:
+        def deliver(piece: StreamDelta) -> None:
             nonlocal failed
+            if piece.kind != "text":
+                return
             delta = TextDelta(
-                info.workflow_id or "", info.workflow_run_id or "", info.activity_id, info.attempt, agent.name, text
+                info.workflow_id or "",
+                info.workflow_run_id or "",
+                info.activity_id,
+                info.attempt,
+                agent.name,
+                piece.text,
             )
             try:
                 listener(delta)
@@ -273,23 +299,6 @@ class AgentActivities:
             except Exception as err:
                 return error_result(call, f"{spec.name} failed: {type(err).__name__}: {err}")
         return _result(call, value)
-
-    async def _scripted_reply(self, name: str, request: ModelRequest) -> ModelResponse:
-        """The scripted model's answer; a script that fails is a bug in the test, so it is not retried."""
-        if name not in self._scripted:
-            known = ", ".join(sorted(self._scripted)) or "none"
-            raise ApplicationError(
-                f"no scripted model {name!r} on this worker (registered: {known}); "
-                "pass it to DurableLLMPlugin(scripted_models={...})",
-                type="not_found",
-                non_retryable=True,
-            )
-        try:
-            return await self._scripted[name].respond(request)
-        except Exception as err:
-            raise ApplicationError(
-                f"scripted model {name!r} failed: {err}", type="scripted", non_retryable=True
-            ) from err
 
     def _request(self, agent: Agent, messages: tuple[Message, ...]) -> ModelRequest:
         return ModelRequest(
@@ -383,27 +392,6 @@ def _kept_as_is(reference: Payload, converter: DataConverter) -> bool:
 
 def _cache_key(workflow_id: str, run_id: str, query: str) -> str:
     return f"{workflow_id}/{run_id}/{query}"
-
-
-async def _vendor_reply(agent: Agent, request: ModelRequest, on_text: Callable[[str], None] | None) -> ModelResponse:
-    """The vendor's answer, its errors turned into failures Temporal retries (or not) as they deserve."""
-    from durable_llm.transport import call_vendor
-
-    try:
-        # Not the transport's 10-minute default: a longer model_timeout (the activity's start-to-close) must hold.
-        timeout = agent.model_timeout.total_seconds()
-        return await call_vendor(request, provider=agent.provider, timeout=timeout, on_text=on_text)
-    except ProviderError as err:
-        raise ApplicationError(
-            f"{agent.model}: {err}",
-            type=err.kind,
-            non_retryable=not err.retryable,
-            next_retry_delay=timedelta(seconds=err.retry_after) if err.retry_after is not None else None,
-        ) from err
-    except ValueError as err:  # the adapter cannot encode this request: trying again cannot help
-        raise ApplicationError(
-            f"{agent.model}: the request cannot be sent: {err}", type="bad_request", non_retryable=True
-        ) from err
 
 
 @asynccontextmanager

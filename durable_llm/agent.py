@@ -12,12 +12,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, JsonValue, field_validator, model_validator
 
 from durable_llm.conversation import FrozenModel, Message, ToolSpec, Usage
+from durable_llm.providers.base import split_model
 
 if TYPE_CHECKING:
     from temporalio.common import RetryPolicy
-
-MODEL_PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "test")
-"""Providers an agent's model string may name; "test" is a `ScriptedModel` registered with the plugin."""
 
 StopReason = Literal["completed", "max_turns", "ended"]
 """Why a run stopped: the model answered without tools, it hit `max_turns`, or the chat was ended."""
@@ -66,10 +64,13 @@ class Agent(FrozenModel):
     """An LLM agent: which model to call, with what instructions and tools, within which limits.
 
     `model` is "provider:model", e.g. "anthropic:claude-sonnet-4-5" or "test:echo" for a
-    scripted model. `tools` takes functions (turned into `ToolSpec`s here), `ToolSpec`s, or the
-    names of tools registered with the worker's `DurableLLMPlugin`; the functions themselves
-    run on the worker, which must have them registered. `max_turns` bounds the model calls made
-    for one user message.
+    scripted model. The provider is one of the registry's (`durable_llm.providers.PROVIDERS`) or
+    any well-formed name the worker's `DurableLLMPlugin(providers={...})` gives (checked when
+    the model is first called: the agent may be made where no plugin is known).
+
+    `tools` takes functions (turned into `ToolSpec`s here), `ToolSpec`s, or the names of tools
+    registered with the worker's `DurableLLMPlugin`; the functions themselves run on the worker,
+    which must have them registered. `max_turns` bounds the model calls made for one user message.
     """
 
     name: str = "agent"
@@ -90,13 +91,7 @@ class Agent(FrozenModel):
     @field_validator("model")
     @classmethod
     def _check_model(cls, value: str) -> str:
-        provider, sep, name = value.partition(":")
-        if not sep or not provider or not name:
-            raise ValueError(f"model must look like 'provider:model' (e.g. 'openai:gpt-5'), got {value!r}")
-        if provider not in MODEL_PROVIDERS:
-            raise ValueError(
-                f"unknown provider {provider!r} in model {value!r}; choose one of: {', '.join(MODEL_PROVIDERS)}"
-            )
+        split_model(value)
         return value
 
     @field_validator("tools", mode="before")

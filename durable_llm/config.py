@@ -8,7 +8,8 @@ Each setting comes from the first of these that has it:
 4. the `[tool.durable_llm]` table of `pyproject.toml` in the working directory
 
 Switching vendors is one line in any of them. Vendor API keys and base URLs are not settings:
-each vendor's SDK reads its own standard variables (`OPENAI_API_KEY`, `ANTHROPIC_BASE_URL`, ...).
+each provider reads its SDK's standard variables (see `durable_llm.providers`), or takes them
+from code (`DurableLLMPlugin(providers={...})`).
 Every problem surfaces at start-up as a `ConfigError` naming the setting, where its value came
 from, and what to do.
 """
@@ -16,7 +17,6 @@ from, and what to do.
 from __future__ import annotations
 
 import importlib
-import os
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,20 +34,15 @@ from pydantic_settings import (
 )
 
 from durable_llm.agent import Agent, ToolOptions
+from durable_llm.providers.base import PROVIDERS, get_provider, split_model
+from durable_llm.providers.scripted import NAME as SCRIPTED
 
 ENV_PREFIX = "DURABLE_LLM_"
 TOML_FILE = "durable_llm.toml"
 PYPROJECT_TABLE = ("tool", "durable_llm")
 
-VENDORS = ("openai", "anthropic", "gemini")
-"""The providers a configured model may name."""
-
-API_KEY_VARIABLES: dict[str, tuple[str, ...]] = {
-    "openai": ("OPENAI_API_KEY",),
-    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"),
-    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-}
-"""The environment variables each vendor's SDK takes its credentials from (any one will do)."""
+CONFIGURABLE_PROVIDERS = tuple(name for name in PROVIDERS if name != SCRIPTED)
+"""The providers a configured model may name: the registry's, but scripted models, which only code can give."""
 
 
 class ConfigError(Exception):
@@ -101,11 +96,12 @@ class Settings(BaseSettings):
     @field_validator("model")
     @classmethod
     def _check_model(cls, value: str) -> str:
-        provider, sep, name = value.partition(":")
-        if not sep or not provider or not name:
-            raise ValueError(f"{value!r} is not 'provider:model' (e.g. 'openai:gpt-5-mini')")
-        if provider not in VENDORS:
-            raise ValueError(f"unknown provider {provider!r}; choose one of: {', '.join(VENDORS)}")
+        try:
+            provider, _ = split_model(value)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("model must look like", f"{value!r} is not", 1)) from None
+        if provider not in CONFIGURABLE_PROVIDERS:
+            raise ValueError(f"unknown provider {provider!r}; choose one of: {', '.join(CONFIGURABLE_PROVIDERS)}")
         return value
 
     @field_validator("tools", "approval_required", mode="before")
@@ -147,18 +143,18 @@ class Settings(BaseSettings):
 
     def has_api_key(self) -> bool:
         """Whether the environment holds a credential for the model's vendor."""
-        return any(os.environ.get(name) for name in API_KEY_VARIABLES[self.provider])
+        return get_provider(self.provider).credentials_missing() is None
 
     def check_api_key(self) -> None:
         """Raise `ConfigError` unless the model's vendor has a credential in the environment."""
-        if self.has_api_key():
+        missing = get_provider(self.provider).credentials_missing()
+        if missing is None:
             return
-        names = " or ".join(API_KEY_VARIABLES[self.provider])
         raise ConfigError(
-            names,
+            missing,
             "the environment",
             f"not set, and model {self.model!r} (from {self.origin('model')}) calls {self.provider}",
-            f"export {API_KEY_VARIABLES[self.provider][0]}=..., or pick a vendor you have a key for with "
+            f"export {missing.split()[0]}=..., or pick a vendor you have a key for with "
             f"{ENV_PREFIX}MODEL; `durable-llm demo` runs without any key against a local fake vendor",
         )
 

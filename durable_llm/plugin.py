@@ -16,12 +16,16 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from durable_llm.activities import AgentActivities
 from durable_llm.conversation import ToolSpec
 from durable_llm.payload_guard import PayloadGuard
+from durable_llm.providers.scripted import NAME as SCRIPTED
+from durable_llm.providers.scripted import ScriptedProvider
 from durable_llm.storage import LocalBlobDriver, external_storage, with_external_storage
 from durable_llm.streaming import TextListener
 from durable_llm.tools import tool_spec
+from durable_llm.transport import Providers
 from durable_llm.workflow import AgentWorkflow
 
 if TYPE_CHECKING:
+    from durable_llm.providers.base import Provider
     from durable_llm.testing.scripted import ScriptedModel
 
 PASSTHROUGH_MODULES: tuple[str, ...] = ("openai", "anthropic", "google.genai", "httpx", "httpx2", "durable_llm")
@@ -47,6 +51,11 @@ class DurableLLMPlugin(SimplePlugin):
     replaces any external storage already on the client's converter; every client and worker of a
     conversation needs the same.
 
+    `providers` adds or replaces model providers for this worker, by the name model strings use:
+    `{"azure": OpenAIProvider(base_url=..., api_key=...)}` serves "azure:gpt-5". Providers not
+    named are the registry's, configured from the environment. Each plugin has its own clients
+    and back-off.
+
     `on_text`, if given, makes this worker's model calls stream: it gets each piece of answer text
     as a `TextDelta` while the call runs (for a chat UI; a scripted model's answer comes in one
     piece); the conversation records answers whole.
@@ -59,8 +68,18 @@ class DurableLLMPlugin(SimplePlugin):
         scripted_models: Mapping[str, ScriptedModel] | None = None,
         storage: StorageDriver | ExternalStorage | Literal[False] | None = None,
         on_text: TextListener | None = None,
+        providers: Mapping[str, Provider] | None = None,
     ) -> None:
-        self.agent_activities = AgentActivities(_registry(tools), scripted_models or {}, on_text=on_text)
+        given = dict(providers or {})
+        if SCRIPTED not in given:
+            given[SCRIPTED] = ScriptedProvider(scripted_models)
+        elif scripted_models:
+            raise ValueError(
+                f"give scripted models as scripted_models=... or as providers={{{SCRIPTED!r}: ...}}, not both"
+            )
+        self.providers = Providers(given)
+        """The model providers this plugin's workers call, with their back-off."""
+        self.agent_activities = AgentActivities(_registry(tools), self.providers, on_text=on_text)
         self.storage = _external_storage(storage)
         """The external storage set on the converter and given to the payload guard (None: storage=False)."""
         super().__init__(

@@ -11,8 +11,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 
-from durable_llm.config import API_KEY_VARIABLES
 from durable_llm.conversation import ModelRequest, ModelResponse
+from durable_llm.providers import get_provider
 from durable_llm.testing import FakeVendorServer
 
 
@@ -29,12 +29,13 @@ def fake_vendors_without_keys(
     faked: list[str] = []
     with ExitStack() as stack:
         for provider in dict.fromkeys(providers):
-            if any(os.environ.get(name) for name in API_KEY_VARIABLES[provider]):
+            missing = get_provider(provider).credentials_missing()
+            if missing is None:
                 continue
             server = stack.enter_context(FakeVendorServer(provider, responses=script))
             os.environ.update(server.env())
             faked.append(provider)
-            print(f"(no {API_KEY_VARIABLES[provider][0]}: a local fake {provider} server answers from a script)")
+            print(f"(no {missing.split()[0]}: a local fake {provider} server answers from a script)")
         try:
             yield faked
         finally:

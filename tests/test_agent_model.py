@@ -18,12 +18,21 @@ from durable_llm.agent import RetryOptions
     [
         ("gpt-5", "must look like 'provider:model'"),
         ("openai:", "must look like 'provider:model'"),
-        ("mistral:large", "unknown provider 'mistral'"),
+        ("Mistral AI:large", "provider name 'Mistral AI' is malformed"),
+        ("openai:gpt-5 ", "surrounding whitespace or control characters"),
+        (" openai:gpt-5", "surrounding whitespace or control characters"),
+        ("openai:gpt-5\n", "surrounding whitespace or control characters"),
+        ("openai:gpt\x00-5", "surrounding whitespace or control characters"),
     ],
 )
 def test_a_bad_model_string_is_refused_with_a_clear_error(model, problem):
     with pytest.raises(ValidationError, match=problem):
         Agent(model=model)
+
+
+def test_a_provider_outside_the_registry_is_accepted_for_the_worker_to_check():
+    # Its plugin (DurableLLMPlugin(providers={"azure": ...})) is not known where the agent is made.
+    assert Agent(model="azure:gpt-5").provider == "azure"
 
 
 def test_the_model_string_splits_into_provider_and_model_name():

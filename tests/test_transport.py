@@ -15,8 +15,11 @@ import pytest
 
 from durable_llm.conversation import Message, ModelRequest, ModelResponse, ProviderPart, TextPart, ToolSpec, Usage
 from durable_llm.providers import (
+    AnthropicProvider,
     AuthenticationFailed,
     BadRequest,
+    GeminiProvider,
+    OpenAIProvider,
     Overloaded,
     ProviderError,
     RateLimited,
@@ -26,7 +29,9 @@ from durable_llm.providers import (
 )
 from durable_llm.providers.errors import MAX_RETRY_AFTER
 from durable_llm.testing import FakeVendorServer, call_tools, reply
-from durable_llm.transport import ENVIRONMENT, call_vendor
+from durable_llm.transport import call_vendor
+
+ENVIRONMENT = {p.adapter.name: p.environment for p in (OpenAIProvider, AnthropicProvider, GeminiProvider)}
 
 PROVIDERS = ["openai", "anthropic", "gemini"]
 MODELS = {"openai": "gpt-4.1-mini", "anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash"}
@@ -521,8 +526,8 @@ async def test_an_error_the_vendor_sends_inside_a_stream_is_classified_and_retry
 
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 4096])
 def test_events_are_cut_whole_however_the_network_splits_the_stream(provider: str, size: int) -> None:
+    from durable_llm.providers._http import _EventSplitter
     from durable_llm.providers._wire import sse_events
-    from durable_llm.transport import _EventSplitter
 
     answer = reply(LONG_ANSWER).model_copy(update={"provider": provider, "model": MODELS[provider], "id": "answer-1"})
     stream = get_adapter(provider).encode_stream(answer)
@@ -563,8 +568,8 @@ async def test_a_stream_that_is_not_the_vendors_is_a_retryable_server_error(prov
 
 @pytest.mark.parametrize("cut", range(1, 40))
 def test_an_event_whose_data_spans_crlf_lines_is_not_cut_inside(cut: int) -> None:
+    from durable_llm.providers._http import _EventSplitter
     from durable_llm.providers._wire import sse_events
-    from durable_llm.transport import _EventSplitter
 
     stream = 'event: x\r\ndata: {"type":\r\ndata: "ping"}\r\n\r\ndata: {"n":1}\r\n\r\n'
     splitter = _EventSplitter()

@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from pydantic import Field
+
 from durable_llm.conversation.base import FrozenModel
 from durable_llm.conversation.messages import Message
 from durable_llm.conversation.parts import (
@@ -29,6 +31,36 @@ _CHAT_ID = re.compile(rf"^[a-zA-Z0-9_-]{{1,{_MAX_CHAT_CALL_ID}}}$")
 _OPENAI_FORMATS = ("openai", "openai_chat")  # the formats that take system messages anywhere, and refusals
 # What vendors append to an alias to pin a snapshot: a date (OpenAI, Anthropic), "-001" (Gemini), "-latest".
 _VERSION_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{3}|latest)$")
+
+
+MediaKind = Literal["image", "audio", "video", "document", "file"]
+
+
+class HistoryRules(FrozenModel):
+    """What a vendor API accepts in a history, as data: `project()` changes whatever breaks a rule.
+
+    Each provider states its own (`Provider.rules`); the projection driver reads nothing else
+    about a vendor.
+    """
+
+    tokens: str | None
+    """The vendor whose reasoning tokens and `ProviderPart`s it takes back (e.g. "openai");
+    None takes every part as it is (a scripted model)."""
+    system_messages: bool = False
+    """Whether system messages may appear inside the history (else they become user text)."""
+    refusals: bool = False
+    """Whether it has a refusal part (else a refusal becomes text)."""
+    call_id_pattern: str | None = None
+    """A regular expression every tool-call id must match fully (None: any id)."""
+    call_ids_optional: bool = False
+    """Whether tool results are matched to calls by name and order, so a call may have no id."""
+    media: frozenset[MediaKind] = Field(default=frozenset({"image", "audio", "video", "document", "file"}))
+    """The media kinds messages may carry; the others become a short text note."""
+    reasoning_needs_token: bool = False
+    """Whether reasoning text without its vendor token is refused (it is dropped instead)."""
+    call_signature: str | None = None
+    """A placeholder token the first tool call of each assistant turn must be preceded by, when
+    the vendor made none (Gemini's documented skip value); None: no such rule."""
 
 
 ChangeAction = Literal["dropped", "rewritten", "converted", "added"]

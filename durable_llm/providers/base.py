@@ -1,21 +1,46 @@
-"""The adapter contract every vendor module fulfils, and the registry that finds them."""
+"""The contracts every vendor fulfils (`Provider`, and its pure wire mapping `Adapter`) and the registry.
+
+A provider is everything about one vendor API reached with one account: how its JSON maps to the
+neutral model (`adapter`), what a history must look like for it (`rules`, which `project()` reads),
+and how to call it (`complete`). The registry names the providers a model string may use
+("openai:gpt-5" -> the "openai" provider); `DurableLLMPlugin(providers={...})` adds or replaces
+names for one worker, e.g. {"azure": OpenAIProvider(base_url=..., api_key=...)}.
+
+To add a vendor: a package under `durable_llm/providers/` with a class implementing `Provider`
+(constructible with no arguments, configured from the environment), and one line in `PROVIDERS`.
+Nothing else names it.
+"""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
-from typing import Any, Protocol
+import re
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from durable_llm.conversation import ModelRequest, ModelResponse, ToolSpec
+from durable_llm.conversation.projection import HistoryRules
 from durable_llm.providers.errors import ProviderError
 
 PROVIDERS: dict[str, str] = {
-    "openai": "durable_llm.providers.openai",
-    "anthropic": "durable_llm.providers.anthropic",
-    "gemini": "durable_llm.providers.gemini",
-    "openai_chat": "durable_llm.providers.openai_chat",
+    "openai": "durable_llm.providers.openai:OpenAIProvider",
+    "anthropic": "durable_llm.providers.anthropic:AnthropicProvider",
+    "gemini": "durable_llm.providers.gemini:GeminiProvider",
+    "test": "durable_llm.providers.scripted:ScriptedProvider",
+    # OpenAI Chat Completions, on OpenAI itself and on the services that speak it:
+    "openai_chat": "durable_llm.providers.openai_chat:ChatCompletionsProvider",
+    **{
+        name: f"durable_llm.providers.openai_chat.endpoints:{name}"
+        for name in ("ollama", "vllm", "openrouter", "groq", "mistral", "deepseek", "together", "azure")
+    },
 }
-"""Provider name -> module holding its `ADAPTER`. Modules import no vendor SDK at import time."""
+"""Provider name -> "module:class" of its default `Provider` (configured from the environment).
+
+Modules are imported on first use and import no vendor SDK at import time."""
+
+PROVIDER_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
+"""What a provider name looks like: lowercase letters, digits, "_", "." and "-", starting with a letter."""
 
 
 class MalformedBody(ValueError):
@@ -44,11 +69,107 @@ class Adapter(Protocol):
     def encode_tool(self, spec: ToolSpec) -> dict[str, Any]: ...
 
 
-def get_adapter(name: str) -> Adapter:
-    """The adapter for `name` ("openai", "anthropic", "gemini" or "openai_chat")."""
+@dataclass(frozen=True)
+class StreamDelta:
+    """A piece of a model's answer as it streams in.
+
+    `kind` says what it extends: answer text, the arguments of tool call `call_id` (named
+    `name`), or visible reasoning. Pieces come in order; together they are the final answer's.
+    """
+
+    kind: Literal["text", "tool_arguments", "reasoning"]
+    text: str
+    call_id: str | None = None
+    name: str | None = None
+
+
+DeltaListener = Callable[[StreamDelta], None]
+"""Called for every `StreamDelta` of a streamed call, in the caller's event loop; it must not block."""
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One vendor API reached with one account: its wire mapping, its history rules and its client.
+
+    Implementations never import temporalio, and import their SDK on first call. Clients (and
+    their connection pools) belong to the provider instance; the caller keeps the back-off.
+    """
+
+    @property
+    def name(self) -> str:
+        """The API family it speaks, e.g. "openai": the `provider` of the responses and reasoning
+        tokens it makes (an Azure endpoint registered as "azure" still speaks "openai")."""
+        ...
+
+    @property
+    def adapter(self) -> Adapter:
+        """Its pure wire mapping (what the fake servers serve)."""
+        ...
+
+    @property
+    def rules(self) -> HistoryRules:
+        """What a history sent to it must satisfy; the model activity projects every transcript to these."""
+        ...
+
+    def account(self) -> Hashable:
+        """Who calls where (credentials and endpoint, not secret in itself): vendors limit rates
+        per account, so a "wait" one call is told applies to every call of the same account."""
+        ...
+
+    def credentials_missing(self) -> str | None:
+        """What to give for it to have credentials (e.g. "OPENAI_API_KEY"), or None when it has them;
+        read by start-up checks before any call."""
+        ...
+
+    async def complete(
+        self, request: ModelRequest, *, timeout: float, on_delta: DeltaListener | None = None
+    ) -> ModelResponse:
+        """Send `request` and return the answer; with `on_delta`, the answer streams in and
+        `on_delta` gets each piece on arrival (the response returned is the same).
+
+        Raises a `ProviderError` subclass for every failure the vendor or the network causes
+        (`RateLimited` with `retry_after`, `Timeout` after `timeout` seconds, ...), and
+        `ValueError` for a request it cannot encode.
+        """
+        ...
+
+
+def check_provider_name(name: str) -> str:
+    """`name` if it is a well-formed provider name, else a `ValueError` saying what is allowed."""
+    if not PROVIDER_NAME.fullmatch(name):
+        raise ValueError(
+            f"provider name {name!r} is malformed: use lowercase letters, digits, '_', '.' or '-', "
+            "starting with a letter (e.g. 'openai', 'azure-eu')"
+        )
+    return name
+
+
+def split_model(value: str) -> tuple[str, str]:
+    """("provider", "model") from a "provider:model" string; `ValueError` saying what is wrong otherwise.
+
+    The model part may hold anything a vendor names a model with ("models/gemini-2.5-flash",
+    "ft:gpt-4o:org::id"), but no whitespace at its ends and no control characters.
+    """
+    provider, sep, model = value.partition(":")
+    if not sep or not provider or not model:
+        raise ValueError(f"model must look like 'provider:model' (e.g. 'openai:gpt-5'), got {value!r}")
+    if value != value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"model {value!r} has surrounding whitespace or control characters; remove them")
+    if provider not in PROVIDERS:
+        check_provider_name(provider)
+    return provider, model
+
+
+def get_provider(name: str) -> Provider:
+    """A new `Provider` of the registry's `name` ("openai", "anthropic", "gemini", "test"), configured
+    from the environment; each call makes its own (with its own clients)."""
     try:
-        module = PROVIDERS[name]
+        module, _, attribute = PROVIDERS[name].partition(":")
     except KeyError:
-        known = ", ".join(sorted(PROVIDERS))
-        raise ValueError(f"unknown provider {name!r}; choose one of: {known}") from None
-    return importlib.import_module(module).ADAPTER
+        raise ValueError(f"unknown provider {name!r}; choose one of: {', '.join(sorted(PROVIDERS))}") from None
+    return getattr(importlib.import_module(module), attribute)()
+
+
+def get_adapter(name: str) -> Adapter:
+    """The wire adapter of provider `name` ("openai", "anthropic", "gemini" or "test")."""
+    return get_provider(name).adapter

@@ -83,11 +83,13 @@ def call_tools(
 
 @dataclass(frozen=True)
 class RawRequest:
-    """One HTTP request as the fake server received it (authentication headers removed)."""
+    """One HTTP request as the fake server received it (authentication headers removed from `headers`)."""
 
     path: str
     headers: dict[str, str]
     body: Any
+    api_key: str | None = None
+    """The credential it carried (`Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `api-key`)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,15 @@ _PATHS = {
         r"/v1(?:beta|alpha)?/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)"
     ),
 }
+
+
+def _api_key(headers: Mapping[str, str]) -> str | None:
+    found = {k.lower(): v for k, v in headers.items() if k.lower() in _AUTH_HEADERS}
+    for name in ("x-api-key", "x-goog-api-key", "api-key"):
+        if name in found:
+            return found[name]
+    return found["authorization"].removeprefix("Bearer ") if "authorization" in found else None
+
 
 _BROKEN_BODY = b'{"id": "cut_short", "output": [{"type": "message", "content": [{"type": "output_te'
 
@@ -277,7 +288,7 @@ class FakeVendorServer:
         with self._lock:
             self._calls += 1
             fault = self._faults.pop(self._calls, None)
-            self._raw_requests.append(RawRequest(path=path, headers=kept, body=body))
+            self._raw_requests.append(RawRequest(path=path, headers=kept, body=body, api_key=_api_key(headers)))
         route = _PATHS[self.provider].fullmatch(path.split("?", 1)[0])
         if route is None:
             return self._refuse(404, f"no {self.provider} endpoint at POST {path}")

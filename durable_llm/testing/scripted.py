@@ -13,9 +13,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 
 from durable_llm.conversation import Message, ModelRequest, ModelResponse, Part, TextPart, ToolCallPart
-
-PROVIDER = "test"
-"""The provider of scripted models in an agent's model string ("test:<name>") and in their responses."""
+from durable_llm.providers.scripted import NAME as PROVIDER
 
 ScriptedReply = str | Message | ModelResponse
 """One scripted answer: text, an assistant message, or a whole response (`reply(...)`, `call_tools(...)`)."""

@@ -1,195 +1,213 @@
-"""The client's directions: the request we send, the answer (whole or streamed) we read back."""
+"""`ChatCompletionsProvider`: any server speaking OpenAI Chat Completions, through the openai SDK's own client."""
 
 from __future__ import annotations
 
-import re
+import os
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from durable_llm.conversation import Message, ModelRequest, ModelResponse, Usage
-from durable_llm.providers._wire import sse_events
-from durable_llm.providers.base import MalformedBody
-from durable_llm.providers.errors import ServerError
-from durable_llm.providers.openai_chat._common import PROVIDER, pd, pop
-from durable_llm.providers.openai_chat.errors import classify
-from durable_llm.providers.openai_chat.messages import Reader, Writer
-from durable_llm.providers.openai_chat.request_fields import (
-    ChatCompletionsOptions,
-    encode_any_tool,
-    encode_output_schema,
-    encode_tool_choice,
+from durable_llm.conversation import ModelRequest
+from durable_llm.providers._http import (
+    DEFAULT_TIMEOUT,
+    HttpProvider,
+    credential_id,
+    httpx_timeout,
+    missing_credentials,
 )
-from durable_llm.providers.openai_chat.response_fields import decode_usage, stop_reason
-
-_DONE = re.compile(r"^data: ?\[DONE\]\s*$", re.MULTILINE)
-_CONCATENATED = frozenset(
-    {"content", "refusal", "reasoning", "reasoning_content", "arguments", "text", "summary", "transcript"}
-)
-"""Keys of a streamed delta whose text comes in pieces; any other key's later value replaces the earlier."""
+from durable_llm.providers.openai_chat.adapter import ADAPTER
+from durable_llm.providers.openai_chat.rules import RULES
 
 
-def encode_request(request: ModelRequest) -> dict[str, Any]:
-    """The JSON body of `POST …/chat/completions` for `request`."""
-    options = request.provider_options.get(PROVIDER, {})
-    ChatCompletionsOptions.model_validate(options)
-    body: dict[str, Any] = {}
-    if request.model is not None:
-        body["model"] = request.model
-    writer = Writer(for_response=False)
-    if request.instructions is not None:
-        writer.out.append({"role": "system", "content": request.instructions})
-    for message in request.messages:
-        writer.message(message)
-    body["messages"] = writer.out
-    tools = [encoded for tool in request.tools if (encoded := encode_any_tool(tool)) is not None]
-    if tools:
-        body["tools"] = tools
-    if request.tool_choice is not None:
-        body["tool_choice"] = encode_tool_choice(request.tool_choice)
-    for key in ("temperature", "top_p", "seed"):
-        if (value := getattr(request, key)) is not None:
-            body[key] = value
-    if request.max_output_tokens is not None:
-        body["max_completion_tokens"] = request.max_output_tokens
-    if request.stop is not None:
-        body["stop"] = list(request.stop)
-    if request.output_schema is not None:
-        body["response_format"] = encode_output_schema(request.output_schema)
-    for key, value in options.items():
-        body.setdefault(key, value)
-    return body
+@dataclass(frozen=True)
+class Endpoint:
+    """A Chat Completions service: its default base URL, the variables that configure it, its quirks."""
+
+    name: str
+    base_url: str
+    base_url_variable: str | None
+    api_key_variable: str | None
+    key_required: bool = True
+    max_tokens_key: str = "max_completion_tokens"
+    """Which key carries the output limit: older servers know only `max_tokens` (some refuse the other)."""
+    stream_usage: bool = True
+    """Whether to ask for usage at the end of a stream (`stream_options.include_usage`); Mistral always
+    sends it and refuses keys it does not know."""
 
 
-def decode_response(body: dict[str, Any]) -> ModelResponse:
-    """A `chat.completion` object as a neutral response (its first choice; any others are kept)."""
-    if not isinstance(body, dict):
-        raise MalformedBody("$", "expected a JSON object")
-    rest = dict(body)
-    choices = rest.pop("choices", None)
-    if not isinstance(choices, list):
-        raise MalformedBody("choices", "expected a list of choices")
-    details: dict[str, Any] = {}
-    message = Message(role="assistant", parts=(), provider_details={})
-    raw_stop = None
-    if choices:
-        first = choices[0]
-        if not isinstance(first, dict) or not isinstance(first.get("message"), dict):
-            raise MalformedBody("choices[0].message", "expected a message object")
-        choice = dict(first)
-        message = Reader(in_request=False).assistant(choice.pop("message"), "choices[0].message")
-        raw_stop = pop(choice, "finish_reason", str)
-        if "finish_reason" not in first:
-            details["absent"] = ["finish_reason"]
-        details["choice"] = choice
-        if len(choices) > 1:
-            details["more_choices"] = choices[1:]
-    else:
-        details["choice"] = None  # no choice at all (an error body, a usage-only answer)
-    usage = Usage()
-    if isinstance(rest.get("usage"), dict):
-        usage = decode_usage(rest.pop("usage"))
-    elif "usage" not in rest:
-        details["absent"] = [*details.get("absent", ()), "usage"]
-    return ModelResponse(
-        id=pop(rest, "id", str),
-        model=pop(rest, "model", str),
-        provider=PROVIDER,
-        message=message,
-        usage=usage,
-        stop_reason=stop_reason(raw_stop, list(message.parts)),
-        raw_stop_reason=raw_stop,
-        provider_details=pd({**rest, **details}),
+OPENAI = Endpoint("openai_chat", "https://api.openai.com/v1", "OPENAI_BASE_URL", "OPENAI_API_KEY")
+"""OpenAI itself, the default."""
+
+_NO_KEY = "none"
+"""The key sent to a server that needs none: the SDK always sends one (Ollama's own docs use a dummy)."""
+
+
+class ChatCompletionsProvider(HttpProvider):
+    """A server speaking Chat Completions at `base_url` with `api_key` (OpenAI by default).
+
+    `ChatCompletionsProvider(base_url="http://gpu-box:8000/v1")` reaches a server of your own: with
+    a `base_url` from code, no key variable is read (a key meant for one service never goes to
+    another); pass `api_key` if it needs one. Named services (`ollama:`, `groq:`, ...) come from
+    `durable_llm.providers.openai_chat.endpoints`, each with its own variables. `headers` go with
+    every call (e.g. OpenRouter's `HTTP-Referer`).
+    """
+
+    adapter = ADAPTER
+    rules = RULES
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        endpoint: Endpoint = OPENAI,
+    ) -> None:
+        super().__init__()
+        self.endpoint = endpoint
+        self._base_url = base_url
+        self._api_key = api_key
+        self._headers = dict(headers or {})
+        self._credentials_hint = endpoint.api_key_variable or "an API key"
+
+    def base_url(self) -> str:
+        """Where the next call goes: given in code, else the service's variable, else its default."""
+        if self._base_url is not None:
+            return self._base_url
+        variable = self.endpoint.base_url_variable
+        configured = os.environ.get(variable) if variable else None
+        if not configured:
+            return self.endpoint.base_url
+        return _ollama_url(configured) if variable == "OLLAMA_HOST" else configured
+
+    def _credentials(self) -> str | None:
+        if self._api_key is not None:
+            return self._api_key
+        variable = self.endpoint.api_key_variable
+        if self._base_url is None and variable:
+            return os.environ.get(variable) or None
+        return None
+
+    def credentials_missing(self) -> str | None:
+        """The key variable to set when the service needs a key and has none; None otherwise."""
+        if self.endpoint.key_required and self._base_url is None:
+            return super().credentials_missing()
+        return None
+
+    def account(self) -> Hashable:
+        return (
+            self.endpoint.name,
+            credential_id(self._credentials()),
+            self.base_url(),
+            tuple(sorted(self._headers.items())),
+        )
+
+    def _new_client(self) -> Any:
+        import openai
+
+        key = self._credentials()
+        if key is None and self.credentials_missing():
+            raise missing_credentials(self)
+        return openai.AsyncOpenAI(
+            api_key=key or _NO_KEY,
+            base_url=self.base_url(),
+            default_headers=self._headers or None,
+            max_retries=0,
+            timeout=httpx_timeout(DEFAULT_TIMEOUT),
+        )
+
+    def _error_types(self) -> tuple[tuple[type[BaseException], ...], ...]:
+        import openai
+
+        return (openai.APIStatusError,), (openai.APITimeoutError,), (openai.APIConnectionError,)
+
+    async def _post(
+        self, client: Any, request: ModelRequest, body: dict[str, Any], timeout: float, stream: bool
+    ) -> Any:
+        import httpx2
+
+        body = dict(body)
+        if self.endpoint.max_tokens_key != "max_completion_tokens" and "max_completion_tokens" in body:
+            body.setdefault(self.endpoint.max_tokens_key, body.pop("max_completion_tokens"))
+        if stream:
+            body["stream"] = True
+            if self.endpoint.stream_usage and "stream_options" not in body:
+                body["stream_options"] = {"include_usage": True}
+        return await client.post(
+            "/chat/completions",
+            body=body,
+            cast_to=httpx2.Response,
+            options={"timeout": httpx_timeout(timeout)},
+            stream=stream,
+        )
+
+
+class AzureChatCompletionsProvider(ChatCompletionsProvider):
+    """Azure OpenAI through Chat Completions: the model name is the deployment.
+
+    What is not given comes from the variables the openai SDK's Azure client reads:
+    `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY`, `OPENAI_API_VERSION` (default `DEFAULT_API_VERSION`).
+    """
+
+    DEFAULT_API_VERSION = "2024-10-21"
+
+    def __init__(
+        self,
+        *,
+        endpoint: str | None = None,
+        api_key: str | None = None,
+        api_version: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=endpoint,
+            api_key=api_key,
+            headers=headers,
+            endpoint=Endpoint("azure", "", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"),
+        )
+        self._api_version = api_version
+
+    def _credentials(self) -> str | None:
+        return self._api_key or os.environ.get("AZURE_OPENAI_API_KEY") or None
+
+    def credentials_missing(self) -> str | None:
+        if not self.base_url():
+            return "AZURE_OPENAI_ENDPOINT"
+        return None if self._credentials() else "AZURE_OPENAI_API_KEY"
+
+    def api_version(self) -> str:
+        return self._api_version or os.environ.get("OPENAI_API_VERSION") or self.DEFAULT_API_VERSION
+
+    def account(self) -> Hashable:
+        return (super().account(), self.api_version())
+
+    def _new_client(self) -> Any:
+        import openai
+
+        if missing := self.credentials_missing():
+            raise missing_credentials(self) if missing == "AZURE_OPENAI_API_KEY" else _no_endpoint()
+        return openai.AsyncAzureOpenAI(
+            azure_endpoint=self.base_url(),
+            api_key=self._credentials(),
+            api_version=self.api_version(),
+            default_headers=self._headers or None,
+            max_retries=0,
+            timeout=httpx_timeout(DEFAULT_TIMEOUT),
+        )
+
+
+def _no_endpoint() -> ValueError:
+    return ValueError(
+        "no Azure endpoint: pass AzureChatCompletionsProvider(endpoint='https://<resource>.openai.azure.com') "
+        "or set AZURE_OPENAI_ENDPOINT in the environment of the worker that calls the model"
     )
 
 
-def fold_stream(sse_text: str) -> dict[str, Any]:
-    """The `chat.completion` object a stream of `chat.completion.chunk` events adds up to.
-
-    Text pieces are joined, tool calls and reasoning details gathered by their `index`, and any other
-    key takes the last value sent (a null never replaces a value). An `error` in a chunk raises the
-    classified `ProviderError`; a stream that ends before `[DONE]` or a finish reason is a retryable
-    `ServerError`.
-    """
-    folded: dict[str, Any] = {}
-    choices: dict[int, dict[str, Any]] = {}
-    for event in sse_events(sse_text):
-        if event.get("error"):
-            error = event["error"]
-            raise classify(None, {}, error if isinstance(error, dict) else {"message": str(error)}, sse_text)
-        for key, value in event.items():
-            if key == "object" and value == "chat.completion.chunk":
-                value = "chat.completion"
-            if key != "choices":
-                _fold(folded, key, value, pieces=False)
-        for choice in event.get("choices") or ():
-            if not isinstance(choice, dict):
-                raise MalformedBody("choices[]", "expected a choice object")
-            index = choice.get("index", 0)
-            into = choices.setdefault(index if isinstance(index, int) else 0, {"message": {}})
-            for key, value in choice.items():
-                if key == "delta":
-                    if not isinstance(value, dict):
-                        raise MalformedBody("choices[].delta", "expected an object")
-                    for delta_key, piece in value.items():
-                        _fold(into["message"], delta_key, piece, pieces=True)
-                else:
-                    _fold(into, key, value, pieces=True)
-    finished = any(choice.get("finish_reason") for choice in choices.values())
-    if not (finished or _DONE.search(sse_text)):
-        raise ServerError(
-            "the stream ended before the answer was finished; retry the call", provider=PROVIDER, body=sse_text[:2000]
-        )
-    for choice in choices.values():
-        for call in choice["message"].get("tool_calls") or ():
-            if isinstance(call, dict):
-                call.pop("index", None)  # the stream's bookkeeping, like `delta`: a whole message has none
-    return {**folded, "choices": [choices[index] for index in sorted(choices)]}
-
-
-def _fold(into: dict[str, Any], key: str, value: Any, *, pieces: bool) -> None:
-    """Add `value` to `into[key]`: with `pieces` (a choice's keys), texts and lists are sent piece by piece;
-    else (a chunk's envelope, repeated in every chunk) a later value replaces an earlier one."""
-    existing = into.get(key)
-    if key not in into or existing is None:
-        into[key] = _copy(value)
-    elif value is None:
-        return
-    elif pieces and key in _CONCATENATED and isinstance(existing, str) and isinstance(value, str):
-        into[key] = existing + value
-    elif isinstance(existing, dict) and isinstance(value, dict):
-        for nested_key, nested in value.items():
-            _fold(existing, nested_key, nested, pieces=pieces)
-    elif pieces and isinstance(existing, list) and isinstance(value, list):
-        for item in value:
-            match = None
-            if isinstance(item, dict) and "index" in item:
-                match = next((e for e in existing if isinstance(e, dict) and e.get("index") == item["index"]), None)
-            if match is None:
-                existing.append(_copy(item))
-            else:
-                for nested_key, nested in item.items():
-                    _fold(match, nested_key, nested, pieces=pieces)
-    else:
-        into[key] = _copy(value)
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _copy(nested) for key, nested in value.items()}
-    if isinstance(value, list):
-        return [_copy(nested) for nested in value]
-    return value
-
-
-def decode_stream(sse_text: str) -> ModelResponse:
-    """Fold a raw `text/event-stream` of a streamed call into the response it adds up to."""
-    return decode_response(fold_stream(sse_text))
-
-
-def stream_text(event: dict[str, Any]) -> str:
-    """The answer text one decoded chunk adds (its first choice's content delta; "" for anything else)."""
-    for choice in event.get("choices") or ():
-        if isinstance(choice, dict) and choice.get("index", 0) == 0:
-            delta = choice.get("delta")
-            content = delta.get("content") if isinstance(delta, dict) else None
-            return content if isinstance(content, str) else ""
-    return ""
+def _ollama_url(host: str) -> str:
+    """The API base URL for `OLLAMA_HOST` as Ollama reads it: "host", "host:port" or a URL ("/v1" added)."""
+    url = host if "://" in host else f"http://{host}"
+    parts = urlsplit(url)
+    netloc = parts.netloc if parts.port is not None or "://" in host else f"{parts.netloc}:11434"
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme}://{netloc}{path if path.endswith('/v1') else path + '/v1'}"

@@ -21,7 +21,7 @@ neutral field is kept under `provider_details["gemini"]`:
 A tool result's `value` is `functionResponse.response` (`is_error` when it has an "error" key);
 one built elsewhere with text only is sent as `{"output": text}` (or `{"error": text}`).
 Streams fold into the body a non-streamed call would give; `encode_stream` cuts that body into
-chunks again (see `_gemini_stream`).
+chunks again (see `stream`).
 
 Request settings with no neutral field (safetySettings, cachedContent, generationConfig.topK,
 thinkingConfig, toolConfig extras, ...) go to `provider_options["gemini"]`, which `encode_request`
@@ -66,7 +66,6 @@ from durable_llm.conversation import (
     ToolSpec,
     Usage,
 )
-from durable_llm.providers._gemini_stream import fold_chunks, split_body, stream_chunks
 from durable_llm.providers._wire import compact_json, error_json, json_type
 from durable_llm.providers.base import MalformedBody
 from durable_llm.providers.errors import (
@@ -76,6 +75,7 @@ from durable_llm.providers.errors import (
     kind_from_status,
     retry_after_from_headers,
 )
+from durable_llm.providers.gemini.stream import fold_chunks, split_body, stream_chunks
 
 PROVIDER = "gemini"
 API = "generate_content"

@@ -1,0 +1,98 @@
+"""`OpenAIProvider`: the OpenAI Responses API (or any endpoint speaking it) reached with one account."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+from durable_llm.conversation import ModelRequest
+from durable_llm.providers._http import (
+    DEFAULT_TIMEOUT,
+    HttpProvider,
+    credential_id,
+    httpx_timeout,
+    missing_credentials,
+)
+from durable_llm.providers.openai.rules import RULES
+from durable_llm.providers.openai.wire import ADAPTER
+
+
+class OpenAIProvider(HttpProvider):
+    """The Responses API at `base_url` with `api_key`: OpenAI itself, Azure OpenAI, or a proxy.
+
+    What is not given comes from the environment, as the `openai` SDK reads it (`OPENAI_API_KEY`,
+    `OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`), at each call.
+    """
+
+    adapter = ADAPTER
+    rules = RULES
+    environment = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
+    """The environment variables it reads what code did not give from."""
+    _credentials_hint = "OPENAI_API_KEY"
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self._settings = {"api_key": api_key, "base_url": base_url, "organization": organization, "project": project}
+        self._headers = dict(headers or {})
+
+    def _resolved(self) -> dict[str, str | None]:
+        env = {"api_key": "OPENAI_API_KEY", "base_url": "OPENAI_BASE_URL", "organization": "OPENAI_ORG_ID"}
+        env["project"] = "OPENAI_PROJECT_ID"
+        return {key: value or os.environ.get(env[key]) or None for key, value in self._settings.items()}
+
+    def _credentials(self) -> str | None:
+        return self._resolved()["api_key"]
+
+    def account(self) -> Hashable:
+        settings = self._resolved()
+        return (
+            self.name,
+            credential_id(settings["api_key"]),
+            settings["base_url"],
+            settings["organization"],
+            settings["project"],
+            tuple(sorted(self._headers.items())),
+        )
+
+    def _new_client(self) -> Any:
+        import openai
+
+        settings = self._resolved()
+        if not settings["api_key"]:
+            raise missing_credentials(self)
+        return openai.AsyncOpenAI(
+            api_key=settings["api_key"],
+            base_url=settings["base_url"],
+            organization=settings["organization"],
+            project=settings["project"],
+            default_headers=self._headers or None,
+            max_retries=0,
+            timeout=httpx_timeout(DEFAULT_TIMEOUT),
+        )
+
+    def _error_types(self) -> tuple[tuple[type[BaseException], ...], ...]:
+        import openai
+
+        return (openai.APIStatusError,), (openai.APITimeoutError,), (openai.APIConnectionError,)
+
+    async def _post(
+        self, client: Any, request: ModelRequest, body: dict[str, Any], timeout: float, stream: bool
+    ) -> Any:
+        import httpx2
+
+        return await client.post(
+            "/responses",
+            body={**body, "stream": True} if stream else body,
+            cast_to=httpx2.Response,
+            options={"timeout": httpx_timeout(timeout)},
+            stream=stream,
+        )
