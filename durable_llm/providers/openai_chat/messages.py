@@ -94,6 +94,8 @@ class Reader:
         extras["absent"] = [key for key in ("role", "content") if key not in item]
         extras.pop("role", None)
         parts: list[Part] = [*self.reasoning(extras)]
+        if "content" in extras and extras["content"] is None:
+            del extras["content"]  # what the writer sends for a message without text
         if extras.get("content") == "":
             pass  # an empty content (next to tool calls) says nothing: kept verbatim
         else:
