@@ -147,6 +147,7 @@ class FakeVendorServer:
         self.provider = provider
         self.event_interval = event_interval
         self._adapter = get_adapter(provider)
+        self._wire = self._adapter.name  # "ollama", "groq", ... speak "openai_chat"
         self._script = responses if callable(responses) else _in_order(responses)
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -199,11 +200,25 @@ class FakeVendorServer:
 
     def env(self) -> dict[str, str]:
         """The environment variables that point the vendor's SDK here, with a dummy API key."""
-        if self.provider in ("openai", "openai_chat"):
+        if self._wire == "openai_chat":
+            return self._chat_env()
+        if self.provider == "openai":
             return {"OPENAI_BASE_URL": f"{self.base_url}/v1", "OPENAI_API_KEY": "sk-fake-vendor-key"}
         if self.provider == "anthropic":
             return {"ANTHROPIC_BASE_URL": self.base_url, "ANTHROPIC_API_KEY": "sk-ant-fake-vendor-key"}
         return {"GOOGLE_GEMINI_BASE_URL": self.base_url, "GEMINI_API_KEY": "fake-vendor-key"}
+
+    def _chat_env(self) -> dict[str, str]:
+        """The variables of the Chat Completions service this server stands in for ("openai_chat", "ollama", ...)."""
+        from durable_llm.providers.openai_chat.endpoints import ENDPOINTS
+
+        if self.provider == "azure":
+            return {"AZURE_OPENAI_ENDPOINT": self.base_url, "AZURE_OPENAI_API_KEY": "fake-vendor-key"}
+        endpoint = ENDPOINTS[self.provider]
+        env = {endpoint.base_url_variable: self.base_url if self.provider == "ollama" else f"{self.base_url}/v1"}
+        if endpoint.api_key_variable:
+            env[endpoint.api_key_variable] = "sk-fake-vendor-key"
+        return env
 
     # -- what happened --------------------------------------------------------------------
 
@@ -289,7 +304,7 @@ class FakeVendorServer:
             self._calls += 1
             fault = self._faults.pop(self._calls, None)
             self._raw_requests.append(RawRequest(path=path, headers=kept, body=body, api_key=_api_key(headers)))
-        route = _PATHS[self.provider].fullmatch(path.split("?", 1)[0])
+        route = _PATHS[self._wire].fullmatch(path.split("?", 1)[0])
         if route is None:
             return self._refuse(404, f"no {self.provider} endpoint at POST {path}")
         if not isinstance(body, dict):
@@ -321,11 +336,11 @@ class FakeVendorServer:
             response = self._script(request)
         except Exception as exc:
             return self._refuse(400, f"the script gave no response: {type(exc).__name__}: {exc}")
-        update: dict[str, Any] = {"provider": self.provider}
+        update: dict[str, Any] = {"provider": self._wire}
         if response.model is None:
             update["model"] = request.model
         if response.id is None:
-            update["id"] = _new_id(self.provider)
+            update["id"] = _new_id(self._wire)
         response = response.model_copy(update=update)
         try:
             if stream:
@@ -337,24 +352,24 @@ class FakeVendorServer:
         with self._lock:
             self._served.append(response)
         content_type = {"Content-Type": "text/event-stream"} if stream else {}
-        return _Answer(200, body, {**_request_id_header(self.provider), **content_type})
+        return _Answer(200, body, {**_request_id_header(self._wire), **content_type})
 
     def _fault_answer(self, fault: _Fault) -> _Answer:
         if fault.action == "drop":
             return _Answer(0, b"", {}, drop=True)
         if fault.action == "malformed":
-            return _Answer(200, _BROKEN_BODY, _request_id_header(self.provider))
+            return _Answer(200, _BROKEN_BODY, _request_id_header(self._wire))
         body = fault.body
         if body is None:
-            body = _error_body(self.provider, fault.status, None, fault.headers)
+            body = _error_body(self._wire, fault.status, None, fault.headers)
         raw = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else _json_bytes(body)
-        return _Answer(fault.status, raw, {**_request_id_header(self.provider), **fault.headers})
+        return _Answer(fault.status, raw, {**_request_id_header(self._wire), **fault.headers})
 
     def _refuse(self, status: int, problem: str) -> _Answer:
         message = f"FakeVendorServer({self.provider!r}): {problem}"
         with self._lock:
             self._errors.append(message)
-        return _Answer(status, _json_bytes(_error_body(self.provider, status, message, {})), {})
+        return _Answer(status, _json_bytes(_error_body(self._wire, status, message, {})), {})
 
 
 @dataclass(frozen=True)
