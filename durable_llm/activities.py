@@ -40,6 +40,7 @@ from durable_llm.conversation import (
     ToolCallPart,
     ToolResultPart,
     ToolSpec,
+    project,
 )
 from durable_llm.providers.base import StreamDelta
 from durable_llm.providers.errors import ProviderError
@@ -301,6 +302,17 @@ class AgentActivities:
         return _result(call, value)
 
     def _request(self, agent: Agent, messages: tuple[Message, ...]) -> ModelRequest:
+        """The request for the agent's model, its transcript projected to the provider's rules (so a
+        model changed to another vendor between two messages reads the history it can take)."""
+        from durable_llm.transport import UnknownProvider
+
+        try:
+            rules = self._providers.get(agent.provider).rules
+        except UnknownProvider as err:
+            raise ApplicationError(f"{agent.model}: {err}", type="unknown_provider", non_retryable=True) from err
+        messages, report = project(messages, rules, agent.model_name)
+        if not report.unchanged:
+            activity.logger.debug("history projected for %s: %s", agent.model, report.changes)
         return ModelRequest(
             model=agent.model_name,
             instructions=agent.instructions,

@@ -27,7 +27,8 @@ from durable_llm.conversation import (
     Usage,
     project,
 )
-from durable_llm.conversation.projection import GEMINI_SKIP_SIGNATURE, token_is_valid_for
+from durable_llm.conversation.projection import token_is_valid_for
+from durable_llm.providers.gemini.rules import SKIP_SIGNATURE as GEMINI_SKIP_SIGNATURE
 
 OPENAI_TOKEN = ReasoningToken(provider="openai", api="responses", model="gpt-5-2025-08-07", value="gAAAA-enc")
 CLAUDE_TOKEN = ReasoningToken(provider="anthropic", api="messages", model="claude-sonnet-4-5", value="EqQBsig")

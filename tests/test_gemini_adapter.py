@@ -933,3 +933,28 @@ def test_stream_text_follows_the_answer_candidate_not_the_first_in_the_chunk():
     }
     assert ADAPTER.stream_text(chunk) == "A"
     assert ADAPTER.stream_text({"candidates": [{"index": 1, "content": {"parts": [{"text": "B"}]}}]}) == ""
+
+
+WEATHER_DECLARATION = {"name": "get_weather", "parametersJsonSchema": {"type": "object", "properties": {}}}
+
+
+@pytest.mark.parametrize(
+    "tools_and_config",
+    [
+        pytest.param(
+            {"tools": [{"functionDeclarations": [{**WEATHER_DECLARATION, "description": None}]}]},
+            id="description-null",
+        ),
+        pytest.param(
+            {
+                "tools": [{"functionDeclarations": [WEATHER_DECLARATION]}],
+                "toolConfig": {"functionCallingConfig": {"mode": "NONE", "allowedFunctionNames": []}},
+            },
+            id="empty-allowed-function-names",
+        ),
+        pytest.param({"tools": {"functionDeclarations": [WEATHER_DECLARATION]}}, id="tools-as-one-object"),
+    ],
+)
+def test_tool_definitions_gemini_accepts_round_trip_exactly(tools_and_config):
+    body = {"contents": [{"role": "user", "parts": [{"text": "Weather?"}]}], **tools_and_config}
+    assert ADAPTER.encode_request(ADAPTER.decode_request(body)) == body

@@ -662,3 +662,25 @@ def test_stream_events_parse_with_the_sdk():
     parsed = [TypeAdapter(ResponseStreamEvent).validate_python(event) for event in events]
     assert [event.type for event in parsed][:2] == ["response.created", "response.in_progress"]
     assert parsed[-1].type == "response.completed"
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        {"type": "custom_tool_call_output", "call_id": "call_1", "output": "done"},
+        {"type": "shell_call_output", "call_id": "call_1", "output": [{"stdout": "ok", "stderr": ""}]},
+        {"type": "tool_search_output", "call_id": "call_1", "execution": "client", "status": "completed", "tools": []},
+    ],
+    ids=lambda output: output["type"],
+)
+def test_a_client_executed_tool_output_starts_a_message_after_the_call(output):
+    call = {"type": "custom_tool_call", "call_id": "call_1", "name": "apply", "input": "x"}
+    user = {"role": "user", "content": "go"}
+    turn = ADAPTER.decode_request({"model": "gpt-5", "input": [user, call]})
+    following = ADAPTER.decode_request(
+        {"model": "gpt-5", "input": [user, call, output, {"role": "assistant", "content": "Applied."}]}
+    )
+    # The history grows by appending: the earlier request's messages are a prefix of the next one's.
+    assert following.messages[: len(turn.messages)] == turn.messages
+    assert [m.role for m in following.messages] == ["user", "assistant", "tool", "assistant"]
+    assert ADAPTER.encode_request(following)["input"][2] == output

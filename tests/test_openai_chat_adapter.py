@@ -890,3 +890,24 @@ def test_projection_makes_tool_call_ids_chat_completions_takes():
     assert isinstance(result, ToolResultPart) and result.call_id == call.id
     assert call.id is not None and len(call.id) <= 40 and "|" not in call.id
     assert [c.action for c in report.changes] == ["rewritten", "rewritten"]
+
+
+def test_media_chat_completions_cannot_carry_becomes_a_note_for_the_model():
+    request = ModelRequest(
+        model="m",
+        messages=(
+            Message(
+                role="user",
+                parts=(
+                    MediaPart(media_type="image", file_id="file-abc"),
+                    MediaPart(media_type="document", mime_type="application/pdf", url="https://example.com/a.pdf"),
+                ),
+            ),
+        ),
+    )
+    body = ADAPTER.encode_request(request)
+    validate_openai_chat(body)
+    assert [part["text"] for part in body["messages"][0]["content"]] == [
+        "[image file-abc: not sent, Chat Completions cannot carry it]",
+        "[document https://example.com/a.pdf: not sent, Chat Completions cannot carry it]",
+    ]

@@ -6,8 +6,10 @@ import pytest
 from agent_kit import agent_worker, new_id
 from temporalio.client import WorkflowFailureError
 
-from durable_llm import Agent, AgentInput, AgentWorkflow, DurableLLMPlugin
-from durable_llm.providers import PROVIDERS, OpenAIProvider, Provider, get_adapter, get_provider
+from durable_llm import Agent, AgentInput, AgentWorkflow, DurableLLMPlugin, Message, ModelRequest, TextPart
+from durable_llm.conversation import ReasoningPart, ReasoningToken
+from durable_llm.providers import PROVIDERS, GeminiProvider, OpenAIProvider, Provider, get_adapter, get_provider
+from durable_llm.providers.openai.client import keep_reasoning
 from durable_llm.testing import FakeVendorServer, ScriptedModel, reply
 
 
@@ -87,3 +89,57 @@ async def test_a_provider_the_worker_does_not_have_fails_the_conversation_at_onc
 
 def test_each_plugin_has_its_own_back_off():
     assert DurableLLMPlugin().providers.backoff is not DurableLLMPlugin().providers.backoff
+
+
+def weather_question(model: str, **options) -> ModelRequest:
+    message = Message(role="user", parts=(TextPart(text="Weather?"),))
+    return ModelRequest(model=model, messages=(message,), provider_options={"openai": options} if options else {})
+
+
+@pytest.mark.parametrize("model", ["gpt-5-mini", "o4-mini", "gpt-5.1-codex"])
+async def test_a_reasoning_model_keeps_its_reasoning_encrypted_in_our_transcript(model):
+    token = ReasoningToken(provider="openai", api="responses", model=model, value="gAAAAB-encrypted")
+    answer = reply("Sunny.")
+    answer = answer.model_copy(
+        update={"message": Message(role="assistant", parts=(ReasoningPart(token=token), *answer.message.parts))}
+    )
+    with FakeVendorServer("openai", responses=[answer]) as server:
+        provider = OpenAIProvider(base_url=f"{server.base_url}/v1", api_key="k")
+        response = await provider.complete(weather_question(model), timeout=30)
+    body = server.raw_requests[0].body
+    assert (body["store"], body["include"]) == (False, ["reasoning.encrypted_content"])
+    [reasoning] = [p for p in response.message.parts if isinstance(p, ReasoningPart)]
+    assert reasoning.token is not None and reasoning.token.value == "gAAAAB-encrypted"
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [
+        (weather_question("gpt-4.1-mini"), {}),
+        (weather_question("gpt-5-chat-latest"), {}),
+        (weather_question("gpt-5", store=True), {"store": True, "include": ["reasoning.encrypted_content"]}),
+        (weather_question("gpt-5", previous_response_id="resp_1"), {"previous_response_id": "resp_1"}),
+        (
+            weather_question("gpt-4.1", reasoning={"effort": "low"}, include=["file_search_call.results"]),
+            {
+                "reasoning": {"effort": "low"},
+                "include": ["file_search_call.results", "reasoning.encrypted_content"],
+                "store": False,
+            },
+        ),
+    ],
+    ids=["not-reasoning", "chat-model", "store-kept", "server-side-state", "reasoning-asked"],
+)
+def test_what_the_caller_set_wins_and_other_models_are_left_alone(request_, expected):
+    assert keep_reasoning(request_).provider_options.get("openai", {}) == expected
+
+
+@pytest.mark.parametrize(("api_version", "path"), [(None, "/v1beta/"), ("v1", "/v1/")])
+async def test_gemini_calls_the_configured_api_version(api_version, path, monkeypatch):
+    monkeypatch.delenv("GOOGLE_GENAI_API_VERSION", raising=False)
+    with FakeVendorServer("gemini", responses=[reply("Sunny.")]) as server:
+        provider = GeminiProvider(base_url=server.base_url, api_key="g-key", api_version=api_version)
+        await provider.complete(weather_question("gemini-2.5-flash"), timeout=30)
+    [raw] = server.raw_requests
+    assert raw.path.startswith(f"{path}models/gemini-2.5-flash:generateContent")
+    assert raw.api_key == "g-key"

@@ -1,4 +1,4 @@
-"""Preparing a history recorded with one vendor for another (`project`)."""
+"""Preparing a history recorded with one vendor for another: `project`, a driver over each target's `HistoryRules`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pydantic import Field
 from durable_llm.conversation.base import FrozenModel
 from durable_llm.conversation.messages import Message
 from durable_llm.conversation.parts import (
+    MediaPart,
     Part,
     ProviderPart,
     ReasoningPart,
@@ -21,15 +22,7 @@ from durable_llm.conversation.parts import (
     ToolResultPart,
 )
 
-GEMINI_SKIP_SIGNATURE = "skip_thought_signature_validator"
-"""Google's documented placeholder signature for function calls that Gemini did not produce."""
-
-_CLAUDE_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_MAX_OPENAI_CALL_ID = 64
-_MAX_CHAT_CALL_ID = 40  # OpenAI's Chat Completions refuses longer tool call ids
-_CHAT_ID = re.compile(rf"^[a-zA-Z0-9_-]{{1,{_MAX_CHAT_CALL_ID}}}$")
-_OPENAI_FORMATS = ("openai", "openai_chat")  # the formats that take system messages anywhere, and refusals
-# What vendors append to an alias to pin a snapshot: a date (OpenAI, Anthropic), "-001" (Gemini), "-latest".
+# What vendors append to an alias to pin a snapshot: a date, "-001", "-latest".
 _VERSION_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{3}|latest)$")
 
 
@@ -58,9 +51,9 @@ class HistoryRules(FrozenModel):
     """The media kinds messages may carry; the others become a short text note."""
     reasoning_needs_token: bool = False
     """Whether reasoning text without its vendor token is refused (it is dropped instead)."""
-    call_signature: str | None = None
-    """A placeholder token the first tool call of each assistant turn must be preceded by, when
-    the vendor made none (Gemini's documented skip value); None: no such rule."""
+    call_signature: ReasoningToken | None = None
+    """The placeholder token put before the first tool call of each assistant turn the vendor did
+    not sign (its model is set to the target's); None: no such rule."""
 
 
 ChangeAction = Literal["dropped", "rewritten", "converted", "added"]
@@ -119,84 +112,126 @@ def _alias(model: str) -> str:
 
 def project(
     messages: Sequence[Message],
-    provider: str,
+    provider: str | HistoryRules,
     model: str | None = None,
     *,
     keep_reasoning_text: bool = False,
 ) -> tuple[tuple[Message, ...], ProjectionReport]:
     """Prepare `messages` for `provider`/`model`; return the new history and what changed.
 
+    `provider` is a registry name ("anthropic") or the target's `HistoryRules`. Whatever breaks a
+    rule of the target changes, and every change is in the report:
+
     - Reasoning whose opaque token another vendor or model made is dropped (with
-      `keep_reasoning_text`, its visible text is kept as plain assistant text instead).
-    - Other vendors' `ProviderPart`s are dropped; refusals become text where the target has none.
-    - Tool-call ids are rewritten consistently (calls and their results) to satisfy the target:
-      Claude `^[a-zA-Z0-9_-]+$`, OpenAI at most 64 characters, Chat Completions (`openai_chat`)
-      `^[a-zA-Z0-9_-]+$` of at most 40, and every call gets an id
-      (results without one are matched to calls by name, in order).
-    - For Gemini, the first function call of each model turn carries a thought signature.
+      `keep_reasoning_text`, its visible text is kept as plain assistant text instead), and so is
+      reasoning without a token where the target refuses it.
+    - Other vendors' `ProviderPart`s are dropped; refusals become text where the target has none;
+      system messages become user text where the target takes instructions only up front.
+    - Media the target does not take (audio or video to most) becomes a short text note naming it.
+    - Empty text is removed (unless the target itself made it).
+    - Tool-call ids are rewritten consistently (calls and their results) to match the target's
+      pattern, and every call gets an id unless the target matches results by name and order.
+    - Where the target wants a token before each turn's first tool call, a placeholder is added.
     """
+    rules = provider if isinstance(provider, HistoryRules) else _rules_of(provider)
+    name = provider if isinstance(provider, str) else (rules.tokens or "")
     changes = _ChangeLog()
-    ids = _IdRewriter(provider)
+    ids = _IdRewriter(rules, name)
     out: list[Message] = []
     for index, message in enumerate(messages):
         parts: list[Part] = []
         for part in message.parts:
-            parts.extend(_project_part(part, index, provider, model, keep_reasoning_text, ids, changes))
-        if provider == "gemini" and message.role == "assistant":
-            parts = _ensure_gemini_signature(parts, index, model, changes)
+            parts.extend(_project_part(part, index, rules, name, model, keep_reasoning_text, ids, changes))
+        if rules.call_signature is not None and message.role == "assistant":
+            parts = _ensure_call_signature(parts, index, rules, model, changes)
         role = message.role
-        if role == "system" and provider not in _OPENAI_FORMATS:
+        if role == "system" and not rules.system_messages:
             role = "user"
             changes.add(
-                "converted", index, "system message", f"{provider} takes instructions only up front; sent as user text"
+                "converted", index, "system message", f"{name} takes instructions only up front; sent as user text"
             )
         if not parts:
             changes.add("dropped", index, f"{message.role} message", "nothing left after projection")
             continue
         out.append(message.model_copy(update={"parts": tuple(parts), "role": role}))
         ids.end_message(message)
-    return tuple(out), ProjectionReport(provider=provider, model=model, changes=tuple(changes))
+    return tuple(out), ProjectionReport(provider=name, model=model, changes=tuple(changes))
+
+
+def _rules_of(provider: str) -> HistoryRules:
+    """The registry's rules for `provider` (the registry is asked only when a name is given)."""
+    from durable_llm.providers.base import get_provider
+
+    return get_provider(provider).rules
 
 
 def _project_part(
     part: Part,
     index: int,
-    provider: str,
+    rules: HistoryRules,
+    name: str,
     model: str | None,
     keep_reasoning_text: bool,
     ids: _IdRewriter,
     changes: _ChangeLog,
 ) -> list[Part]:
+    if rules.tokens is None:  # takes every part as it is
+        return [part]
     if isinstance(part, ReasoningPart):
-        if part.token is None or token_is_valid_for(part.token, provider, model):
-            if part.token is None and provider == "anthropic" and part.text:
-                # Claude rejects thinking blocks without their signature.
+        if part.token is None or token_is_valid_for(part.token, rules.tokens, model):
+            if part.token is None and rules.reasoning_needs_token and part.text:
                 return _reasoning_fallback(part, index, keep_reasoning_text, changes, "it has no signature")
             return [part]
         reason = f"its token was made by {part.token.provider}/{part.token.model}"
         return _reasoning_fallback(part, index, keep_reasoning_text, changes, reason)
     if isinstance(part, ProviderPart):
-        if part.provider == provider:
+        if part.provider == rules.tokens:
             return [part]
         kind = part.body.get("type") or next(iter(part.body), "item")
         changes.add("dropped", index, f"{part.provider} item {kind}", f"only {part.provider} understands it")
         return []
-    if isinstance(part, RefusalPart) and provider not in _OPENAI_FORMATS:
-        changes.add("converted", index, "refusal", f"{provider} has no refusal part; sent as text")
+    if isinstance(part, RefusalPart) and not rules.refusals:
+        changes.add("converted", index, "refusal", f"{name} has no refusal part; sent as text")
         return [TextPart(text=part.text)]
+    if isinstance(part, TextPart | MediaPart):
+        return [*_content(part, index, rules, name, changes, "")]
     if isinstance(part, ToolCallPart):
         new_id = ids.for_call(part)
         if new_id != part.id:
-            changes.add("rewritten", index, f"tool call id {part.id!r}", f"now {new_id!r} for {provider}")
+            changes.add("rewritten", index, f"tool call id {part.id!r}", f"now {new_id!r} for {name}")
             return [part.model_copy(update={"id": new_id})]
         return [part]
     if isinstance(part, ToolResultPart):
+        update: dict[str, object] = {}
         new_id = ids.for_result(part)
         if new_id != part.call_id:
-            changes.add("rewritten", index, f"tool result call id {part.call_id!r}", f"now {new_id!r} for {provider}")
-            return [part.model_copy(update={"call_id": new_id})]
-        return [part]
+            changes.add("rewritten", index, f"tool result call id {part.call_id!r}", f"now {new_id!r} for {name}")
+            update["call_id"] = new_id
+        content = [
+            kept for item in part.content for kept in _content(item, index, rules, name, changes, "tool result ")
+        ]
+        if content != list(part.content):
+            update["content"] = tuple(content)
+        return [part.model_copy(update=update) if update else part]
     return [part]
+
+
+def _content(
+    part: TextPart | MediaPart, index: int, rules: HistoryRules, name: str, changes: _ChangeLog, where: str
+) -> list[TextPart | MediaPart]:
+    """A text or media part as the target takes it: empty text removed, media it refuses noted as text."""
+    if isinstance(part, TextPart):
+        if part.text or part.citations or (rules.tokens is not None and rules.tokens in part.provider_details):
+            return [part]
+        changes.add("dropped", index, f"empty {where}text", f"{name} refuses empty text")
+        return []
+    if part.media_type in rules.media:
+        return [part]
+    what = " ".join(filter(None, (part.media_type, part.mime_type and f"({part.mime_type})", part.filename)))
+    changes.add(
+        "converted", index, f"{where}{part.media_type}", f"{name} does not take {part.media_type}; a note says so"
+    )
+    return [TextPart(text=f"[{what} left out: {name} does not take {part.media_type}]")]
 
 
 def _reasoning_fallback(
@@ -210,18 +245,22 @@ def _reasoning_fallback(
     return []
 
 
-def _ensure_gemini_signature(parts: list[Part], index: int, model: str | None, changes: _ChangeLog) -> list[Part]:
+def _ensure_call_signature(
+    parts: list[Part], index: int, rules: HistoryRules, model: str | None, changes: _ChangeLog
+) -> list[Part]:
     for position, part in enumerate(parts):
         if isinstance(part, ToolCallPart):
             previous = parts[position - 1] if position else None
             if isinstance(previous, ReasoningPart) and previous.token is not None:
                 return parts
-            token = ReasoningToken(provider="gemini", api="generate_content", model=model, value=GEMINI_SKIP_SIGNATURE)
+            if rules.call_signature is None:
+                return parts
+            token = rules.call_signature.model_copy(update={"model": model})
             changes.add(
                 "added",
                 index,
                 f"thought signature on {part.name}",
-                f"placeholder {GEMINI_SKIP_SIGNATURE!r}: Gemini did not make this call",
+                f"placeholder {token.value!r}: {token.provider} did not make this call",
             )
             return [*parts[:position], ReasoningPart(token=token), *parts[position:]]
     return parts
@@ -237,21 +276,16 @@ class _ChangeLog(list[ProjectionChange]):
 class _IdRewriter:
     """Gives every tool call an id valid for the target, and its results the same id."""
 
-    def __init__(self, provider: str) -> None:
-        self.provider = provider
+    def __init__(self, rules: HistoryRules, name: str) -> None:
+        self.rules = rules
+        self.pattern = re.compile(rules.call_id_pattern) if rules.call_id_pattern is not None else None
         self.mapping: dict[str, str] = {}
         self.used: set[str] = set()
         self.pending: list[tuple[str, str | None]] = []  # (name, new id) of calls not answered yet, in order
         self.counter = 0
 
     def _valid(self, call_id: str) -> bool:
-        if self.provider == "anthropic":
-            return bool(_CLAUDE_ID.match(call_id))
-        if self.provider == "openai":
-            return len(call_id) <= _MAX_OPENAI_CALL_ID
-        if self.provider == "openai_chat":  # and servers that copy it: the characters every one of them takes
-            return bool(_CHAT_ID.match(call_id))
-        return True
+        return self.pattern is None or bool(self.pattern.fullmatch(call_id))
 
     def _fresh(self, base: str) -> str:
         candidate = base
@@ -261,15 +295,14 @@ class _IdRewriter:
         return candidate
 
     def for_call(self, call: ToolCallPart) -> str | None:
-        if call.id is None and self.provider == "gemini":  # Gemini matches results by name and order
+        if call.id is None and self.rules.call_ids_optional:  # results are matched by name and order
             self.pending.append((call.name, None))
             return None
         if call.id is not None and self._valid(call.id) and call.id not in self.used:
             new_id = call.id
         else:
-            # Cut short enough that a "_<n>" making it unique still fits the target's limit.
-            cut = 32 if self.provider == "openai_chat" else 48
-            cleaned = re.sub(r"[^a-zA-Z0-9_-]", "_", call.id or "")[:cut].strip("_")
+            # Short enough for every target's pattern (Chat Completions: 40), with room for a "_<n>" suffix.
+            cleaned = re.sub(r"[^a-zA-Z0-9_-]", "_", call.id or "")[:32].strip("_")
             new_id = self._fresh(cleaned or f"call_{len(self.used) + 1}")
         if call.id is not None:
             self.mapping[call.id] = new_id

@@ -1,5 +1,6 @@
 """What a history sent to Gemini's `generateContent` must look like."""
 
+from durable_llm.conversation import ReasoningToken
 from durable_llm.conversation.projection import HistoryRules
 
 SKIP_SIGNATURE = "skip_thought_signature_validator"
@@ -9,5 +10,5 @@ RULES = HistoryRules(
     tokens="gemini",
     # Gemini matches function responses to calls by name and order.
     call_ids_optional=True,
-    call_signature=SKIP_SIGNATURE,
+    call_signature=ReasoningToken(provider="gemini", api="generate_content", value=SKIP_SIGNATURE),
 )

@@ -601,9 +601,11 @@ def _decode_instructions(raw: Any, options: dict[str, Any]) -> str | None:
 
 
 def _decode_tools(raw_tools: Any) -> list[Tool]:
+    # Gemini also takes `tools` as one object instead of an array of them; its first declaration remembers.
+    as_object = isinstance(raw_tools, dict)
     tools: list[Tool] = []
     after_declarations = False
-    for index, raw in enumerate(_array(raw_tools, "tools")):
+    for index, raw in enumerate([raw_tools] if as_object else _array(raw_tools, "tools")):
         path = f"tools[{index}]"
         entry = _object(raw, path)
         if "functionDeclarations" not in entry:
@@ -618,6 +620,10 @@ def _decode_tools(raw_tools: Any) -> list[Tool]:
             new_entry = after_declarations and position == 0
             tools.append(_decode_declaration(declaration, f"{path}.functionDeclarations[{position}]", new_entry))
         after_declarations = True
+    first = tools[0] if tools else None
+    if as_object and isinstance(first, ToolSpec):
+        details = _gemini(first.provider_details)
+        tools[0] = first.model_copy(update={"provider_details": {PROVIDER: {**details, "tools_object": True}}})
     return tools
 
 
@@ -626,6 +632,7 @@ def _decode_declaration(raw: Any, path: str, new_entry: bool) -> ToolSpec:
     declaration = _camel_view(_object(raw, path), snake)
     name = _string(_required(declaration, "name", path), f"{path}.name")
     del declaration["name"]
+    null_description = "description" in declaration and declaration["description"] is None
     description = _optional_string(declaration.pop("description", None), f"{path}.description")
     openapi = None
     if "parametersJsonSchema" in declaration:
@@ -642,11 +649,12 @@ def _decode_declaration(raw: Any, path: str, new_entry: bool) -> ToolSpec:
         extra=declaration,
         no_parameters=parameters is _EMPTY_PARAMETERS,
         new_entry=new_entry,
+        null_description=null_description,
     )
     return ToolSpec(name=name, description=description, parameters=parameters, provider_details=details)
 
 
-def _encode_tools(tools: Sequence[Tool]) -> list[dict[str, Any]]:
+def _encode_tools(tools: Sequence[Tool]) -> list[dict[str, Any]] | dict[str, Any]:
     entries: list[dict[str, Any]] = []
     declarations: list[dict[str, Any]] | None = None
     for tool in tools:
@@ -659,6 +667,9 @@ def _encode_tools(tools: Sequence[Tool]) -> list[dict[str, Any]]:
             declarations = []
             entries.append({"functionDeclarations": declarations})
         declarations.append(encode_tool(tool))
+    first = tools[0] if tools else None
+    if len(entries) == 1 and isinstance(first, ToolSpec) and _gemini(first.provider_details).get("tools_object"):
+        return entries[0]
     return entries
 
 
@@ -671,7 +682,7 @@ def encode_tool(spec: ToolSpec) -> dict[str, Any]:
     details = _gemini(spec.provider_details)
     snake = details.get("snake_keys", ())
     declaration: dict[str, Any] = {"name": spec.name}
-    if spec.description is not None:
+    if spec.description is not None or details.get("null_description"):
         declaration["description"] = spec.description
     openapi = details.get("openapi_schema")
     if openapi is not None and openapi_to_json_schema(openapi) == spec.parameters:
@@ -696,7 +707,9 @@ def _decode_tool_choice(raw: Any) -> ToolChoice:
         return ToolChoice(mode="tool", name=names[0])
     neutral = _CHOICE_MODES.get(mode, "auto")
     canonical = {"required": "ANY", "none": "NONE", "auto": "AUTO"}[neutral]
-    details = _pack(mode=mode if mode != canonical else None, allowedFunctionNames=names)
+    details = _pack(mode=mode if mode != canonical else None)
+    if names is not None:  # kept even when empty: `[]` is what the sender wrote
+        details = {PROVIDER: {**_gemini(details), "allowedFunctionNames": names}}
     return ToolChoice(mode=neutral, provider_details=details)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Hashable, Mapping
 from typing import Any
 
-from durable_llm.conversation import ModelRequest
+from durable_llm.conversation import ModelRequest, ModelResponse
 from durable_llm.providers._http import (
     DEFAULT_TIMEOUT,
     HttpProvider,
@@ -14,8 +15,13 @@ from durable_llm.providers._http import (
     httpx_timeout,
     missing_credentials,
 )
+from durable_llm.providers.base import DeltaListener
 from durable_llm.providers.openai.rules import RULES
-from durable_llm.providers.openai.wire import ADAPTER
+from durable_llm.providers.openai.wire import ADAPTER, PROVIDER
+
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
+
+_REASONING_MODEL = re.compile(r"(?:.*/)?(?:o[1-9]|gpt-5(?!-chat)|codex-)")
 
 
 class OpenAIProvider(HttpProvider):
@@ -23,6 +29,9 @@ class OpenAIProvider(HttpProvider):
 
     What is not given comes from the environment, as the `openai` SDK reads it (`OPENAI_API_KEY`,
     `OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`), at each call.
+
+    Calls to reasoning models keep their reasoning in our transcript (`keep_reasoning`), not in
+    OpenAI's store: a conversation resumed weeks later, or on a zero-retention account, replays it.
     """
 
     adapter = ADAPTER
@@ -79,6 +88,11 @@ class OpenAIProvider(HttpProvider):
             timeout=httpx_timeout(DEFAULT_TIMEOUT),
         )
 
+    async def complete(
+        self, request: ModelRequest, *, timeout: float = DEFAULT_TIMEOUT, on_delta: DeltaListener | None = None
+    ) -> ModelResponse:
+        return await super().complete(keep_reasoning(request), timeout=timeout, on_delta=on_delta)
+
     def _error_types(self) -> tuple[tuple[type[BaseException], ...], ...]:
         import openai
 
@@ -96,3 +110,24 @@ class OpenAIProvider(HttpProvider):
             options={"timeout": httpx_timeout(timeout)},
             stream=stream,
         )
+
+
+def keep_reasoning(request: ModelRequest) -> ModelRequest:
+    """`request` asking a reasoning model for its reasoning encrypted, with `store: false`.
+
+    OpenAI otherwise keeps the reasoning itself (for a limited time, never on zero-retention
+    accounts) and answers with an id pointing at it. Settings given in `provider_options["openai"]`
+    win; a request continuing server-side state (`previous_response_id`, `conversation`) is left as is.
+    """
+    options = dict(request.provider_options.get(PROVIDER, {}))
+    model = request.model or ""
+    if not (_REASONING_MODEL.match(model) or "reasoning" in options):
+        return request
+    if "previous_response_id" in options or "conversation" in options:
+        return request
+    include = options.get("include")
+    include = list(include) if isinstance(include, list) else []
+    if ENCRYPTED_REASONING not in include:
+        include.append(ENCRYPTED_REASONING)
+    options = {**options, "store": options.get("store", False), "include": include}
+    return request.model_copy(update={"provider_options": {**request.provider_options, PROVIDER: options}})

@@ -2,10 +2,11 @@
 
 Items and messages: a user, system or developer message item is one Message (developer becomes
 "system"); consecutive assistant message items, function calls, reasoning and built-in tool items
-make one assistant Message; consecutive `function_call_output` items make one tool Message. A
-response's `output` is one assistant Message. Items no neutral part describes (built-in tool
-calls, compaction, item references, ...) become `ProviderPart("openai", item)`, hosted tools
-`ProviderTool("openai", tool)`.
+make one assistant Message; consecutive `function_call_output` items, and the outputs of other
+tools the client ran (`custom_tool_call_output`, `shell_call_output`, a client `tool_search_output`,
+...), make one tool Message. A response's `output` is one assistant Message. Items no neutral
+part describes (built-in tool calls, compaction, item references, ...) become
+`ProviderPart("openai", item)`, hosted tools `ProviderTool("openai", tool)`.
 
 Nothing is normalised: a decoded body encodes back JSON-equal. What has no neutral field stays
 in `provider_details["openai"]` as the vendor's own keys, next to these markers of ours:
@@ -429,6 +430,27 @@ def _split_data_url(value: str) -> tuple[str | None, str | None]:
 # --- decoding ----------------------------------------------------------------------------------
 
 
+_CLIENT_OUTPUTS = frozenset(
+    {
+        "custom_tool_call_output",
+        "shell_call_output",
+        "local_shell_call_output",
+        "computer_call_output",
+        "apply_patch_call_output",
+        "mcp_approval_response",
+    }
+)
+
+
+def _is_client_output(item: dict[str, Any]) -> bool:
+    """Whether `item` is what the client sends back for a tool it ran: it starts a message after the
+    assistant's (like `function_call_output`), so each request's history extends the previous one."""
+    kind = item.get("type")
+    if kind == "tool_search_output":
+        return item.get("execution") == "client"
+    return kind in _CLIENT_OUTPUTS
+
+
 class _Reader:
     """Reads OpenAI items into neutral parts; remembers tool names so results can carry theirs."""
 
@@ -463,12 +485,17 @@ class _Reader:
                 flush()
                 out.append(Message(role=_INPUT_ROLES[item_role], parts=(ProviderPart(provider=PROVIDER, body=item),)))
                 continue
-            group_role: Literal["assistant", "tool"] = "tool" if kind == "function_call_output" else "assistant"
+            client_output = _is_client_output(item)
+            group_role: Literal["assistant", "tool"] = (
+                "tool" if kind == "function_call_output" or client_output else "assistant"
+            )
             if group_role != role:
                 flush()
                 role = group_role
             if kind == "function_call_output":
                 group.append(self.tool_result(item, at))
+            elif client_output:
+                group.append(ProviderPart(provider=PROVIDER, body=item))
             else:
                 group.extend(self.assistant_item(item, at))
         flush()

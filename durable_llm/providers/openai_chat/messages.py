@@ -429,11 +429,8 @@ def _encode_media(part: MediaPart) -> dict[str, Any]:
         if part.mime_type is None and part.media_type == "image":
             raise ValueError("an inline image needs its mime_type (e.g. 'image/png') for its data URL")
         inline = part.data if part.mime_type is None else f"data:{part.mime_type};base64,{part.data}"
-    if part.media_type == "image":
-        url = part.url if part.url is not None else inline
-        if url is None:
-            raise ValueError("Chat Completions takes an image by URL or inline data, not by file id")
-        return {"type": "image_url", "image_url": {"url": url}}
+    if part.media_type == "image" and (part.url is not None or inline is not None):
+        return {"type": "image_url", "image_url": {"url": part.url if part.url is not None else inline}}
     if part.media_type == "audio" and part.data is not None:
         mime = part.mime_type or "audio/wav"
         return {"type": "input_audio", "input_audio": {"data": part.data, "format": _AUDIO_FORMAT.get(mime, mime[6:])}}
@@ -446,7 +443,7 @@ def _encode_media(part: MediaPart) -> dict[str, Any]:
         if part.filename is not None:
             file["filename"] = part.filename
         return {"type": "file", "file": file}
-    raise ValueError(
-        f"Chat Completions has no content part for {part.media_type} "
-        f"{'by URL' if part.url is not None else 'without data'}; send it inline (data=...) or as text"
-    )
+    # Another vendor's form Chat Completions has no part for (an image by file id, audio or a document by
+    # URL, video): the model is told what was there rather than the whole request failing.
+    where = part.url or part.file_id or part.filename or "inline data"
+    return {"type": "text", "text": f"[{part.media_type} {where}: not sent, Chat Completions cannot carry it]"}
