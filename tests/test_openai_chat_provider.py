@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import os
 
+import pytest
+from agent_kit import agent_worker, new_id
+
+from durable_llm import AgentInput, AgentWorkflow, DurableLLMPlugin
+from durable_llm.config import ConfigError, load_settings
 from durable_llm.conversation import Message, ModelRequest, TextPart
 from durable_llm.providers import AuthenticationFailed, ChatCompletionsProvider, get_provider
 from durable_llm.providers.openai_chat import AzureChatCompletionsProvider
@@ -19,6 +24,7 @@ VARIABLES = [
     "AZURE_OPENAI_ENDPOINT",
     "AZURE_OPENAI_API_KEY",
     "OPENAI_API_VERSION",
+    "GPU_BOX_KEY",
     *(v for e in ENDPOINTS.values() for v in (e.base_url_variable, e.api_key_variable) if v),
 ]
 
@@ -144,3 +150,57 @@ def test_azure_without_an_endpoint_says_what_to_set():
 def test_ollama_host_is_read_as_ollama_reads_it(host, url, monkeypatch):
     monkeypatch.setenv("OLLAMA_HOST", host)
     assert get_provider("ollama").base_url() == url  # type: ignore[attr-defined]
+
+
+# --- a server of your own, named in durable_llm.toml --------------------------------------------
+
+
+@pytest.fixture
+def settings_dir(tmp_path, monkeypatch):
+    """An empty working directory and no DURABLE_LLM_* settings in the environment."""
+    for name in [name for name in os.environ if name.startswith("DURABLE_LLM_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+SERVER_TOML = """
+model = "gpu:qwen3-8b"
+
+[servers.gpu]
+base_url = "{base_url}/v1"
+api_key_env = "GPU_BOX_KEY"
+headers = {{ X-Title = "durable-llm" }}
+"""
+
+
+async def test_a_server_named_in_durable_llm_toml_runs_the_agent(settings_dir, temporal_env, monkeypatch):
+    with FakeVendorServer("openai_chat", [reply("hello from the gpu box")]) as server:
+        (settings_dir / "durable_llm.toml").write_text(SERVER_TOML.format(base_url=server.base_url))
+        monkeypatch.setenv("GPU_BOX_KEY", "gpu-key")
+        settings = load_settings()
+        settings.check_api_key()
+        plugin = DurableLLMPlugin(providers=settings.providers())
+        async with agent_worker(temporal_env, plugin) as (client, queue):
+            result = await client.execute_workflow(
+                AgentWorkflow.run, AgentInput(agent=settings.agent(), message="hi"), id=new_id(), task_queue=queue
+            )
+    assert result.output == "hello from the gpu box"
+    (raw,) = server.raw_requests
+    assert (raw.path, raw.api_key, raw.body["model"]) == ("/v1/chat/completions", "gpu-key", "qwen3-8b")
+    assert raw.headers["x-title"] == "durable-llm"
+
+
+def test_a_server_in_the_settings_without_its_key_names_the_variable(settings_dir):
+    (settings_dir / "durable_llm.toml").write_text(SERVER_TOML.format(base_url="http://127.0.0.1:9"))
+    settings = load_settings()
+    assert not settings.has_api_key()
+    with pytest.raises(ConfigError, match="GPU_BOX_KEY"):
+        settings.check_api_key()
+
+
+def test_a_model_naming_no_known_server_is_refused_with_the_choices(settings_dir):
+    (settings_dir / "durable_llm.toml").write_text('model = "gpu2:x"\n[servers.gpu]\nbase_url = "http://h/v1"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "unknown provider 'gpu2'" in caught.value.problem and "azure, gpu" in caught.value.problem

@@ -215,7 +215,9 @@ class FakeVendorServer:
         if self.provider == "azure":
             return {"AZURE_OPENAI_ENDPOINT": self.base_url, "AZURE_OPENAI_API_KEY": "fake-vendor-key"}
         endpoint = ENDPOINTS[self.provider]
-        env = {endpoint.base_url_variable: self.base_url if self.provider == "ollama" else f"{self.base_url}/v1"}
+        env: dict[str, str] = {}
+        if endpoint.base_url_variable:
+            env[endpoint.base_url_variable] = self.base_url if self.provider == "ollama" else f"{self.base_url}/v1"
         if endpoint.api_key_variable:
             env[endpoint.api_key_variable] = "sk-fake-vendor-key"
         return env

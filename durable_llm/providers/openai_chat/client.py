@@ -26,7 +26,7 @@ class Endpoint:
 
     name: str
     base_url: str
-    base_url_variable: str
+    base_url_variable: str | None
     api_key_variable: str | None
     key_required: bool = True
     max_tokens_key: str = "max_completion_tokens"
@@ -76,7 +76,7 @@ class ChatCompletionsProvider(HttpProvider):
         if self._base_url is not None:
             return self._base_url
         variable = self.endpoint.base_url_variable
-        configured = os.environ.get(variable)
+        configured = os.environ.get(variable) if variable else None
         if not configured:
             return self.endpoint.base_url
         return _ollama_url(configured) if variable == "OLLAMA_HOST" else configured
