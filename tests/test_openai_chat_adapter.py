@@ -911,3 +911,25 @@ def test_media_chat_completions_cannot_carry_becomes_a_note_for_the_model():
         "[image file-abc: not sent, Chat Completions cannot carry it]",
         "[document https://example.com/a.pdf: not sent, Chat Completions cannot carry it]",
     ]
+
+
+def test_mistral_thinking_parts_are_reasoning_and_go_back_only_as_the_client_sent_them():
+    thinking = {"type": "thinking", "thinking": [{"type": "text", "text": "Rivers are deep."}]}
+    answer = {"role": "assistant", "content": [thinking, {"type": "text", "text": "Use a bridge."}]}
+    response = ADAPTER.decode_response(
+        {"id": "x", "model": "magistral", "choices": [{"index": 0, "finish_reason": "stop", "message": answer}]}
+    )
+    reasoning, text = response.message.parts
+    assert isinstance(reasoning, ReasoningPart) and reasoning.text == "Rivers are deep."
+    assert isinstance(text, TextPart) and text.text == "Use a bridge."
+    assert ADAPTER.encode_request(ModelRequest(model="m", messages=(response.message,)))["messages"] == [
+        {"role": "assistant", "content": "Use a bridge."}
+    ]
+    resent = ADAPTER.decode_request({"model": "m", "messages": [answer]})
+    assert ADAPTER.encode_request(resent)["messages"] == [answer]
+    assert (
+        ADAPTER.stream_text(
+            {"choices": [{"index": 0, "delta": {"content": [thinking, {"type": "text", "text": "Hi"}]}}]}
+        )
+        == "Hi"
+    )

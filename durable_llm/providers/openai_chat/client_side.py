@@ -191,5 +191,7 @@ def stream_text(event: dict[str, Any]) -> str:
         if isinstance(choice, dict) and choice.get("index", 0) == 0:
             delta = choice.get("delta")
             content = delta.get("content") if isinstance(delta, dict) else None
+            if isinstance(content, list):  # Mistral streams content parts
+                return "".join(p["text"] for p in content if isinstance(p, dict) and p.get("type") == "text")
             return content if isinstance(content, str) else ""
     return ""

@@ -150,8 +150,20 @@ class Reader:
             return [TextPart(text=content, provider_details={})], "string"
         if isinstance(content, list) and content:
             del extras["content"]
-            return [content_part(part, f"{at}.content[{i}]") for i, part in enumerate(content)], "list"
+            return [self._thinking(content_part(part, f"{at}.content[{i}]")) for i, part in enumerate(content)], "list"
         return [], None  # null, [] or absent: kept as it was
+
+    def _thinking(self, part: Part) -> Part:
+        """Mistral's reasoning, a `thinking` content part holding text blocks, as a `ReasoningPart`."""
+        if not isinstance(part, ProviderPart) or part.body.get("type") != "thinking":
+            return part
+        blocks = part.body.get("thinking")
+        if not isinstance(blocks, list) or not all(_is_text_block(block) for block in blocks):
+            return part
+        details: dict[str, Any] = {"content_part": part.body}
+        if self.in_request:
+            details["echo"] = True
+        return ReasoningPart(text="".join(block["text"] for block in blocks), provider_details=pd(details))
 
     def tool_call(self, call: Any, at: str, legacy: bool = False) -> ToolCallPart:
         if not isinstance(call, dict):
@@ -259,6 +271,10 @@ def content_part(part: Any, at: str) -> TextPart | MediaPart | ProviderPart:
     return ProviderPart(provider=PROVIDER, body=part)
 
 
+def _is_text_block(block: Any) -> bool:
+    return isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str)
+
+
 def default_form(parts: list[Any]) -> str:
     """How we write content by default: a string for one plain text, else a list of parts."""
     return "string" if len(parts) == 1 and is_plain_text(parts[0]) else "list"
@@ -323,7 +339,11 @@ class Writer:
         refusals: list[str] = []
         calls: list[dict[str, Any]] = []
         for part in message.parts:
-            if isinstance(part, ReasoningPart):
+            if isinstance(part, ReasoningPart) and "content_part" in (reasoning := details_of(part)):
+                if self.for_response or reasoning.get("echo"):  # sent back only as the client did (see above)
+                    kept.append(part)
+                    content.append(reasoning["content_part"])
+            elif isinstance(part, ReasoningPart):
                 out.update(self._reasoning(part))
             elif isinstance(part, RefusalPart):
                 refusals.append(part.text)
