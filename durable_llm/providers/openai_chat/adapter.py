@@ -7,9 +7,10 @@ first system message, when it is a plain string, is `instructions`. An assistant
 visible reasoning (`reasoning_content` or `reasoning`, with `reasoning_details`) is a
 `ReasoningPart`, its `content` text parts, `refusal` a `RefusalPart`, `tool_calls` (and the legacy
 `function_call`) `ToolCallPart`s. Content parts: `text`, `image_url`, `input_audio` and `file` map
-to `TextPart`/`MediaPart`; any other kind (`document_url`, `video_url`, Mistral's `thinking`, ...)
-is a `ProviderPart("openai_chat", part)`. A response's first choice is the answer; more choices
-(`n` > 1) are kept whole.
+to `TextPart`/`MediaPart`, Mistral's `thinking` to a `ReasoningPart`; any other kind
+(`document_url`, `video_url`, ...) is a `ProviderPart("openai_chat", part)`. A response's first
+choice is the answer; more choices (`n` > 1) are kept whole. A stream's chunks fold into the
+`chat.completion` they add up to (`client_side.fold_stream`), then decode as one.
 
 Nothing is normalised: a decoded body encodes back JSON-equal. What has no neutral field stays in
 `provider_details["openai_chat"]` as the server's own keys, next to these markers of ours:
@@ -18,14 +19,19 @@ Nothing is normalised: a decoded body encodes back JSON-equal. What has no neutr
 - "content_form": "string" or "list" where content took the other form than ours by default
   (a string for one plain text).
 - "role": "developer" on a system Message the server got with that role.
-- "field": which key a reasoning text came in; "echo": reasoning a client sent back in its
-  history (sent again; reasoning from a response is not, as most servers refuse it).
+- "field": which key a reasoning text came in ("content_part": the `thinking` part it was);
+  "echo": reasoning a client sent back in its history (sent again; reasoning from a response is
+  not, as most servers refuse it).
+- "reply": on an assistant message or tool call read from a response, the server's keys there
+  (`annotations`, `refusal: null`, `audio`, ...): written back in a response, not sent in a request.
 - "legacy": a `function_call` / `function` message of the API's first tool format.
 - "tool": the keys of a tool definition outside its `function`.
 - "choice" / "more_choices": on a response, the first choice's other keys, and further choices.
 
 Request keys with no neutral field stay in `provider_options["openai_chat"]` (`ChatCompletionsOptions`).
-The output limit is sent as `max_completion_tokens` (a request's `max_tokens` stays an option).
+The output limit is sent as `max_completion_tokens` (a request's `max_tokens` stays an option; a
+`ChatCompletionsProvider` renames it for the services that know only `max_tokens`). Media it has no
+part for (an image by file id, audio or a document by URL, video) is sent as a short text note.
 The server side (reading requests, writing answers and streams) is in `server_side.py`.
 """
 
