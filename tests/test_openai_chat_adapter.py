@@ -933,3 +933,48 @@ def test_mistral_thinking_parts_are_reasoning_and_go_back_only_as_the_client_sen
         )
         == "Hi"
     )
+
+
+def test_a_custom_tool_call_is_a_tool_call_with_its_free_form_input():
+    call = {"id": "call_1", "type": "custom", "custom": {"name": "run_sql", "input": "SELECT 1"}}
+    body = {
+        "model": "gpt-5",
+        "messages": [
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "1"},
+        ],
+    }
+    request = ADAPTER.decode_request(body)
+    (part,) = request.messages[0].tool_calls
+    assert (part.id, part.name, part.arguments_raw) == ("call_1", "run_sql", "SELECT 1")
+    assert ADAPTER.encode_request(request) == body
+    response = ADAPTER.decode_response(
+        {
+            "id": "x",
+            "model": "gpt-5",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": body["messages"][0]}],
+        }
+    )
+    history = ADAPTER.encode_request(ModelRequest(model="gpt-5", messages=(response.message,)))
+    assert history["messages"][0]["tool_calls"] == [call]
+
+
+def test_a_tool_message_with_a_part_of_unknown_kind_is_kept_whole():
+    body = {
+        "model": "m",
+        "messages": [
+            {
+                "role": "assistant",
+                "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+            },
+            {
+                "role": "tool",
+                "tool_call_id": "c",
+                "content": [{"type": "document_url", "document_url": "https://x/a.pdf"}],
+            },
+        ],
+    }
+    request = ADAPTER.decode_request(body)
+    (result,) = request.messages[1].parts
+    assert isinstance(result, ToolResultPart) and result.call_id == "c"
+    assert ADAPTER.encode_request(request) == body

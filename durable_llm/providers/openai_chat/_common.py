@@ -16,7 +16,10 @@ PROVIDER = "openai_chat"
 API = "chat_completions"
 
 MARKERS = frozenset(
-    {"absent", "content_form", "role", "field", "echo", "legacy", "tool", "choice", "more_choices", "reply"}
+    {
+        *("absent", "content_form", "role", "field", "content_part", "echo", "legacy", "custom_call"),
+        *("tool", "choice", "more_choices", "reply"),
+    }
 )
 """Keys of `provider_details["openai_chat"]` that are ours, not the vendor's (see the package docstring)."""
 

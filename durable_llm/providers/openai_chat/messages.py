@@ -122,7 +122,7 @@ class Reader:
         """The details of an assistant message or tool call: a response's own keys go under "reply"."""
         if self.in_request:
             return extras
-        markers = {key: extras.pop(key) for key in ("content_form", "legacy") if key in extras}
+        markers = {key: extras.pop(key) for key in ("content_form", "legacy", "custom_call") if key in extras}
         return {**markers, "reply": extras} if extras else markers
 
     def reasoning(self, extras: dict[str, Any]) -> list[ReasoningPart]:
@@ -173,25 +173,30 @@ class Reader:
         call_id = pop(extras, "id", str)
         if call_id is None and not legacy and "id" not in extras:
             absent.append("id")
-        if extras.get("type") == "function":
+        # A custom tool (free-form input, GPT-5) is called as {"type": "custom", "custom": {name, input}}.
+        custom = extras.get("type") == "custom" and isinstance(extras.get("custom"), dict)
+        kind, argument_key = ("custom", "input") if custom else ("function", "arguments")
+        if extras.get("type") == kind:
             del extras["type"]
         elif "type" not in extras and not legacy:
             absent.append("type")
-        function = extras.pop("function", None)
+        function = extras.pop(kind, None)
         if not isinstance(function, dict):
             raise MalformedBody(f"{at}.function", "expected an object with the function's name and arguments")
         function = dict(function)
-        name = need(function, "name", str, f"{at}.function")
-        arguments = function.get("arguments")
+        name = need(function, "name", str, f"{at}.{kind}")
+        arguments = function.get(argument_key)
         if isinstance(arguments, str):
-            raw = function.pop("arguments")
+            raw = function.pop(argument_key)
         else:
             # Some servers send the arguments as an object (or not at all): kept as sent.
             raw = "" if arguments is None else compact_json(arguments)
-            if "arguments" not in function:
-                absent.append("function.arguments")
+            if argument_key not in function:
+                absent.append(f"{kind}.{argument_key}")
         if function:
-            extras["function"] = function
+            extras[kind] = function
+        if custom:
+            extras["custom_call"] = True
         if absent:
             extras["absent"] = absent
         if legacy:
@@ -221,12 +226,11 @@ class Reader:
             wire_name = extras.get("name")
             name = wire_name if isinstance(wire_name, str) else self.call_names.get(call_id or "")
         parts, form = self.content(extras, at)
-        content: list[TextPart | MediaPart] = []
-        for index, part in enumerate(parts):
-            if not isinstance(part, TextPart | MediaPart):
-                raise MalformedBody(f"{at}.content[{index}]", "a tool message holds text and media only")
-            content.append(part)
-        if form is not None and form != default_form(parts):
+        content = [part for part in parts if isinstance(part, TextPart | MediaPart)]
+        if len(content) < len(parts):
+            # A kind of part a tool result has no place for (a document by URL, ...): the content is kept whole.
+            extras["content"], content = item["content"], []
+        elif form is not None and form != default_form(parts):
             extras["content_form"] = form
         return ToolResultPart(call_id=call_id, name=name, content=tuple(content), provider_details=pd(extras))
 
@@ -378,6 +382,8 @@ class Writer:
     def _tool_call(self, part: ToolCallPart) -> dict[str, Any]:
         details = self._details(part)
         out: dict[str, Any] = {"type": "function", "function": {"name": part.name, "arguments": part.arguments_raw}}
+        if details.get("custom_call"):
+            out = {"type": "custom", "custom": {"name": part.name, "input": part.arguments_raw}}
         if part.id is not None:
             out["id"] = part.id
         elif "id" not in details.get("absent", ()) and not details.get("legacy"):
