@@ -12,6 +12,11 @@ durable_llm runs twice: with its default blob threshold (1 KiB: each 2 KB user m
 once, as a blob, and its update holds the reference), and with Temporal's default threshold
 (256 KiB: each user message is in the history once, in its update).
 
+A third variant answers with recorded OpenAI responses from ../shared/corpus (served by a fake
+OpenAI server, through `OpenAIProvider`), with every payload inline, and prints the history bytes
+per model turn with the response stored whole ("before": what the vendor echoes of the request,
+its tools, instructions and settings, at every turn) and as kept now ("after").
+
 Goal: durable_llm at most 0.6 MB for 200 turns, at least 60 times less than the naive loop, and
 linear growth (the same bytes per turn from 50 to 100 to 200 turns).
 Run: `.venv/bin/python bench/history_size.py` (about 40 s).
@@ -20,11 +25,14 @@ Run: `.venv/bin/python bench/history_size.py` (about 40 s).
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
 from bench_kit import dev_server, history_bytes, run_histories
 from temporalio import activity, workflow
@@ -45,8 +53,13 @@ from durable_llm import (
     TextPart,
     external_storage,
 )
+from durable_llm.conversation import ModelResponse
+from durable_llm.providers import OpenAIProvider, get_adapter
 from durable_llm.storage import LOCAL_THRESHOLD
-from durable_llm.testing import ScriptedModel
+from durable_llm.testing import FakeVendorServer, ScriptedModel
+
+CORPUS = Path(__file__).parents[2] / "shared" / "corpus" / "openai_responses"
+RECORDED_TURNS = 40
 
 TURNS = 200
 CHECKPOINTS = (50, 100, 200)
@@ -140,6 +153,50 @@ async def naive_chat(env: WorkflowEnvironment) -> Sizes:
     return sizes
 
 
+class _StoredWhole(OpenAIProvider):
+    """The provider as it was: the response kept with what it echoes of the request."""
+
+    def _lean(self, response: ModelResponse) -> ModelResponse:
+        return response
+
+
+def recorded_openai_answers() -> list[ModelResponse]:
+    """Every recorded OpenAI text answer (no tool call), as the adapter decodes it."""
+    adapter = get_adapter("openai")
+    answers = []
+    for path in sorted(CORPUS.glob("*.json")):
+        body = json.loads(path.read_text())["response"].get("body")
+        if isinstance(body, dict) and isinstance(body.get("output"), list):
+            response = adapter.decode_response(body)
+            if response.message.text and not response.message.tool_calls:
+                answers.append(response)
+    return answers
+
+
+async def recorded_answers_chat(env: WorkflowEnvironment, answers: list[ModelResponse], provider: type) -> float:
+    """History bytes per model turn of a chat answered by `answers` in turn, every payload inline."""
+    script = itertools.cycle(answers)
+    with FakeVendorServer("openai", responses=lambda _: next(script)) as server:
+        openai = provider(base_url=f"{server.base_url}/v1", api_key="sk-bench")
+        plugin = DurableLLMPlugin(providers={"openai": openai}, storage=False)
+        client = Client(env.client.service_client, namespace=env.client.namespace, plugins=[plugin])
+        queue = f"recorded-{provider.__name__}"
+        async with Worker(client, task_queue=queue):
+            handle = await client.start_workflow(
+                AgentWorkflow.run,
+                AgentInput(agent=Agent(model="openai:gpt-4.1-mini", instructions="Keep notes."), chat=True),
+                id=f"bench-{uuid.uuid4()}",
+                task_queue=queue,
+            )
+            before = history_bytes(await handle.fetch_history())
+            for turn in range(1, RECORDED_TURNS + 1):
+                await handle.execute_update(AgentWorkflow.send_message, f"turn {turn}: go on.")
+            histories = await run_histories(client, handle.id, handle.first_execution_run_id or "")
+            await handle.signal(AgentWorkflow.end_conversation)
+            await handle.result()
+    return (sum(map(history_bytes, histories)) - before) / RECORDED_TURNS
+
+
 def report(name: str, ours: Sizes, naive: Sizes, *, judged: bool = True) -> None:
     print(f"\n{name}")
     columns = (("turns", 7), ("durable_llm", 13), ("events", 7), ("B/turn", 7), ("naive", 12), ("events", 7))
@@ -171,6 +228,10 @@ async def main() -> None:
         default = await durable_llm_chat(env, "durable_llm", external_storage(driver))
         inline = await durable_llm_chat(env, "durable_llm-256KiB", external_storage(driver, threshold=256 * 1024))
         naive = await naive_chat(env)
+        answers = recorded_openai_answers() if CORPUS.is_dir() else []
+        if answers:
+            whole = await recorded_answers_chat(env, answers, _StoredWhole)
+            lean = await recorded_answers_chat(env, answers, OpenAIProvider)
     blobs.cleanup()
     report(f"durable_llm, default blob threshold ({LOCAL_THRESHOLD:,} B): user messages by reference", default, naive)
     report(
@@ -179,6 +240,11 @@ async def main() -> None:
         naive,
         judged=False,
     )
+    if not answers:
+        print(f"\nrecorded answers: corpus not found at {CORPUS}")
+        return
+    print(f"\n{RECORDED_TURNS} turns answered by {len(answers)} recorded OpenAI responses in turn, payloads inline")
+    print(f"  history bytes per model turn: before {whole:,.0f}, after {lean:,.0f} ({1 - lean / whole:.0%} less)")
 
 
 if __name__ == "__main__":

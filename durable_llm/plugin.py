@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from durable_llm.activities import AgentActivities
 from durable_llm.conversation import ToolSpec
 from durable_llm.payload_guard import PayloadGuard
+from durable_llm.providers.base import SDK_MODULES
 from durable_llm.providers.scripted import NAME as SCRIPTED
 from durable_llm.providers.scripted import ScriptedProvider
 from durable_llm.storage import LocalBlobDriver, external_storage, with_external_storage
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from durable_llm.providers.base import Provider
     from durable_llm.testing.scripted import ScriptedModel
 
-PASSTHROUGH_MODULES: tuple[str, ...] = ("openai", "anthropic", "google.genai", "httpx", "httpx2", "durable_llm")
+PASSTHROUGH_MODULES: tuple[str, ...] = (*SDK_MODULES, "durable_llm")
 """Modules the workflow sandbox shares instead of re-importing: the vendor SDKs and their HTTP
 clients (which the sandbox rejects), and durable_llm itself, whose workflow code is deterministic
 and whose models must be the same classes inside and outside the sandbox."""

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from agent_kit import agent_worker, new_id
+from corpus import exchanges, requires_corpus
 from temporalio.client import WorkflowFailureError
 
-from durable_llm import Agent, AgentInput, AgentWorkflow, DurableLLMPlugin, Message, ModelRequest, TextPart
+from durable_llm import (
+    Agent,
+    AgentInput,
+    AgentWorkflow,
+    DurableLLMPlugin,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+)
 from durable_llm.conversation import ReasoningPart, ReasoningToken
-from durable_llm.providers import PROVIDERS, GeminiProvider, OpenAIProvider, Provider, get_adapter, get_provider
+from durable_llm.providers import (
+    PROVIDERS,
+    GeminiProvider,
+    OpenAIProvider,
+    Provider,
+    StreamDelta,
+    get_adapter,
+    get_provider,
+)
 from durable_llm.providers.openai.client import keep_reasoning
-from durable_llm.testing import FakeVendorServer, ScriptedModel, reply
+from durable_llm.testing import FakeVendorServer, ScriptedModel, call_tools, reply
 
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
@@ -143,3 +163,61 @@ async def test_gemini_calls_the_configured_api_version(api_version, path, monkey
     [raw] = server.raw_requests
     assert raw.path.startswith(f"{path}models/gemini-2.5-flash:generateContent")
     assert raw.api_key == "g-key"
+
+
+def recorded_openai_answer_echoing_its_request() -> ModelResponse:
+    for exchange in exchanges("openai_responses"):
+        body = exchange["response"].get("body")
+        if isinstance(body, dict) and body.get("tools") and body.get("instructions") and "output" in body:
+            return get_adapter("openai").decode_response(body)
+    raise AssertionError("no recorded OpenAI response echoes tools and instructions")
+
+
+@requires_corpus
+async def test_an_openai_answer_is_kept_without_what_it_echoes_of_the_request():
+    recorded = recorded_openai_answer_echoing_its_request()
+    with FakeVendorServer("openai", responses=[recorded]) as server:
+        provider = OpenAIProvider(base_url=f"{server.base_url}/v1", api_key="k")
+        response = await provider.complete(weather_question("gpt-4.1-mini"), timeout=30)
+    kept = response.provider_details.get("openai", {})
+    assert {"tools", "instructions"} <= set(recorded.provider_details["openai"])
+    assert not {"tools", "instructions"} & set(kept)
+    assert response.message == recorded.message and response.usage == recorded.usage
+    assert len(response.model_dump_json()) < len(recorded.model_dump_json())
+
+
+@pytest.mark.parametrize("vendor", ["openai", "anthropic", "gemini", "openai_chat", "ollama"])
+async def test_a_stream_is_decoded_once_into_typed_deltas_that_add_up_to_the_answer(vendor, monkeypatch):
+    answer = call_tools(("get_weather", {"city": "Paris"}), text="Let me look that up. " * 5)
+    with FakeVendorServer(vendor, responses=[answer, answer]) as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        provider = get_provider(vendor)
+        deltas: list[StreamDelta] = []
+        request = weather_question("gemini-2.5-flash" if vendor == "gemini" else "gpt-4.1-mini")
+        streamed = await provider.complete(request, timeout=30, on_delta=deltas.append)
+        whole = await provider.complete(request, timeout=30)
+    assert streamed.message == whole.message
+    assert "".join(d.text for d in deltas if d.kind == "text") == "Let me look that up. " * 5
+    arguments = [d for d in deltas if d.kind == "tool_arguments"]
+    assert json.loads("".join(d.text for d in arguments)) == {"city": "Paris"}
+    assert len([d for d in deltas if d.kind == "text"]) > 1  # the text came in pieces
+
+
+@pytest.mark.parametrize(
+    ("vendor", "event"),
+    [
+        ("openai", {"type": "response.reasoning_summary_text.delta", "output_index": 0, "delta": "Hmm."}),
+        (
+            "anthropic",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Hmm."}},
+        ),
+        ("gemini", {"candidates": [{"content": {"role": "model", "parts": [{"text": "Hmm.", "thought": True}]}}]}),
+        ("openai_chat", {"choices": [{"index": 0, "delta": {"reasoning_content": "Hmm."}}]}),
+        ("openai_chat", {"choices": [{"index": 0, "delta": {"reasoning": "Hmm.", "content": ""}}]}),
+    ],
+)
+def test_reasoning_streams_as_reasoning_deltas_not_as_text(vendor, event):
+    adapter = get_adapter(vendor)
+    assert [(d.kind, d.text) for d in adapter.stream_deltas(event)] == [("reasoning", "Hmm.")]
+    assert adapter.stream_text(event) == ""

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from durable_llm.conversation import ModelRequest, ModelResponse
 from durable_llm.conversation.projection import HistoryRules
 from durable_llm.providers._wire import sse_events
-from durable_llm.providers.base import Adapter, DeltaListener, MalformedBody, StreamDelta
+from durable_llm.providers.base import Adapter, DeltaListener, MalformedBody
 from durable_llm.providers.errors import AuthenticationFailed, ProviderError, ServerError, Timeout
 
 DEFAULT_TIMEOUT = 600.0
@@ -136,6 +136,7 @@ class HttpProvider(ABC):
         """Send the call (`opening`), then read its streamed answer, handing its deltas to `on_delta`
         event by event; all within `timeout` seconds. The connection is released however reading ends."""
         received: list[str] = []
+        events: list[dict[str, Any]] = []
         splitter = _EventSplitter()
         adapter = self.adapter
         try:
@@ -144,12 +145,16 @@ class HttpProvider(ABC):
                 async with contextlib.aclosing(pieces):
                     async for piece in pieces:
                         received.append(piece)
-                        events = splitter.feed(piece)
-                        for delta in _checked(adapter, partial(_deltas, adapter, events), received):
-                            on_delta(delta)
+                        # Each event is decoded once: its deltas go out now, and it is folded at the end.
+                        arrived = _checked(adapter, partial(sse_events, splitter.feed(piece)), received)
+                        events += arrived
+                        for event in arrived:
+                            for delta in _checked(adapter, partial(adapter.stream_deltas, event), received):
+                                on_delta(delta)
         except TimeoutError:
             raise Timeout(f"the streamed answer took longer than {timeout:g} s", provider=self.name) from None
-        return _checked(adapter, lambda: adapter.decode_stream("".join(received)), received)
+        rest = _checked(adapter, partial(sse_events, splitter.rest()), received)
+        return _checked(adapter, partial(adapter.decode_events, events + rest), received)
 
     def _classify(self, exc: Exception) -> ProviderError | None:
         """The `ProviderError` an SDK or HTTP-client exception stands for, or None if it is neither."""
@@ -188,11 +193,6 @@ def missing_credentials(provider: HttpProvider) -> AuthenticationFailed:
     )
 
 
-def _deltas(adapter: Adapter, events: str) -> list[StreamDelta]:
-    """The deltas in complete server-sent `events`."""
-    return [StreamDelta("text", text) for event in sse_events(events) if (text := adapter.stream_text(event))]
-
-
 async def _text_of(response: Any) -> AsyncGenerator[str]:
     """The text of an unread httpx response as it arrives; the connection is released at the end."""
     try:
@@ -220,6 +220,10 @@ class _EventSplitter:
         complete = "".join(self._pending) + piece[:cut]
         self._pending, self._tail = [piece[cut:]], piece[cut:][-3:]
         return complete
+
+    def rest(self) -> str:
+        """What came after the last complete event (a final event without its empty line)."""
+        return "".join(self._pending)
 
 
 def _checked(adapter: Adapter, read: Callable[[], _T], received: list[str]) -> _T:

@@ -31,13 +31,17 @@ PROVIDERS: dict[str, str] = {
     # OpenAI Chat Completions, on OpenAI itself and on the services that speak it:
     "openai_chat": "durable_llm.providers.openai_chat:ChatCompletionsProvider",
     **{
-        name: f"durable_llm.providers.openai_chat.endpoints:{name}"
+        name: f"durable_llm.providers.openai_chat:{name}"
         for name in ("ollama", "vllm", "openrouter", "groq", "mistral", "deepseek", "together", "azure")
     },
 }
 """Provider name -> "module:class" of its default `Provider` (configured from the environment).
 
 Modules are imported on first use and import no vendor SDK at import time."""
+
+SDK_MODULES: tuple[str, ...] = ("openai", "anthropic", "google.genai", "httpx", "httpx2")
+"""The modules the providers' clients import (vendor SDKs and their HTTP clients), which a workflow
+sandbox must share rather than re-import."""
 
 PROVIDER_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 """What a provider name looks like: lowercase letters, digits, "_", "." and "-", starting with a letter."""
@@ -52,8 +56,32 @@ class MalformedBody(ValueError):
         self.problem = problem
 
 
+DeltaKind = Literal["text", "tool_arguments", "reasoning"]
+
+
+@dataclass(frozen=True)
+class StreamDelta:
+    """A piece of a model's answer as it streams in, decoded once from the vendor's event.
+
+    `kind` says what it extends: answer text, the arguments (JSON text) of a tool call, or
+    visible reasoning. `index` is the position of the part it extends in the vendor's answer
+    (output item, content block or part) when the vendor says it, and tool-call pieces carry the
+    call's id and name when the event does. Pieces come in order; together they are the answer's.
+    """
+
+    kind: DeltaKind
+    text: str
+    index: int | None = None
+    call_id: str | None = None
+    name: str | None = None
+
+
 class Adapter(Protocol):
-    """Pure mappings between the neutral model and one vendor API's JSON (no I/O)."""
+    """Pure mappings between the neutral model and one vendor API's JSON (no I/O).
+
+    A stream's events are decoded once (`sse_events`): `stream_deltas` gives the typed pieces
+    each adds, `decode_events` folds them into the response (`decode_stream` does both from text).
+    """
 
     name: str
     api: str
@@ -65,22 +93,10 @@ class Adapter(Protocol):
     def decode_stream(self, sse_text: str) -> ModelResponse: ...
     def encode_stream(self, response: ModelResponse) -> str: ...
     def stream_text(self, event: dict[str, Any]) -> str: ...
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]: ...
+    def decode_events(self, events: list[dict[str, Any]]) -> ModelResponse: ...
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError: ...
     def encode_tool(self, spec: ToolSpec) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class StreamDelta:
-    """A piece of a model's answer as it streams in.
-
-    `kind` says what it extends: answer text, the arguments of tool call `call_id` (named
-    `name`), or visible reasoning. Pieces come in order; together they are the final answer's.
-    """
-
-    kind: Literal["text", "tool_arguments", "reasoning"]
-    text: str
-    call_id: str | None = None
-    name: str | None = None
 
 
 DeltaListener = Callable[[StreamDelta], None]

@@ -52,7 +52,9 @@ class NeutralAdapter:
         return response.model_dump(mode="json")
 
     def decode_stream(self, sse_text: str) -> ModelResponse:
-        events = sse_events(sse_text)
+        return self.decode_events(sse_events(sse_text))
+
+    def decode_events(self, events: list[dict[str, Any]]) -> ModelResponse:
         if not events or events[-1].get("type") != "response":
             raise MalformedBody("events", "the stream does not end with a response event")
         return _validated(ModelResponse, events[-1].get("response"), "events[-1].response")
@@ -66,6 +68,10 @@ class NeutralAdapter:
 
     def stream_text(self, event: dict[str, Any]) -> str:
         return event["text"] if event.get("type") == "text" and isinstance(event.get("text"), str) else ""
+
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
+        text = self.stream_text(event)
+        return [StreamDelta("text", text)] if text else []
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         text, parsed = error_json(body)

@@ -1,4 +1,4 @@
-"""A fake OpenAI (Responses or Chat Completions), Anthropic or Gemini API on loopback, speaking its real wire format.
+"""A fake vendor API on loopback, speaking the vendor's real wire format (each provider's `server` module).
 
 Point the vendor's own SDK at it (`server.env()`) and your agent runs unchanged, in this
 process or in a separate worker process: every request is decoded into a neutral
@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, cast
 
 from durable_llm.conversation import Message, ModelRequest, ModelResponse, TextPart, ToolCallPart, Usage
-from durable_llm.providers.base import get_adapter
+from durable_llm.providers._serving import get_server
 
 Script = Sequence[ModelResponse] | Callable[[ModelRequest], ModelResponse]
 """The answers a fake server gives: served in order, or computed from each decoded request."""
@@ -103,16 +103,6 @@ class _Fault:
 
 _AUTH_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
 
-_PATHS = {
-    "openai": re.compile(r"/v1/responses"),
-    # Any prefix: /v1 (OpenAI, Ollama, vLLM), /api/v1 (OpenRouter), /openai/deployments/<name> (Azure), ...
-    "openai_chat": re.compile(r"(?:/[^?]*)?/chat/completions"),
-    "anthropic": re.compile(r"/v1/messages"),
-    "gemini": re.compile(
-        r"/v1(?:beta|alpha)?/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)"
-    ),
-}
-
 
 def _api_key(headers: Mapping[str, str]) -> str | None:
     found = {k.lower(): v for k, v in headers.items() if k.lower() in _AUTH_HEADERS}
@@ -134,7 +124,7 @@ class FakeVendorServer:
     and a vendor-style id if it has none; `served` holds them as sent.
 
     Records, in arrival order: `raw_requests` (every request), `requests` (every one the
-    adapter could decode; a Gemini request gets the model named in its URL), `calls` (the
+    adapter could decode, with the model the URL names if the body does not), `calls` (the
     count) and `errors` (what the server refused to answer, e.g. a script run dry, which it
     answers with a 400 so the caller fails instead of retrying). Faults (`fail`, `delay`,
     `drop_connection`, `malformed`) apply to the next calls, or from call number `at`
@@ -146,8 +136,7 @@ class FakeVendorServer:
     def __init__(self, provider: str, responses: Script = (), *, event_interval: float = 0.0) -> None:
         self.provider = provider
         self.event_interval = event_interval
-        self._adapter = get_adapter(provider)
-        self._wire = self._adapter.name  # "ollama", "groq", ... speak "openai_chat"
+        self._server = get_server(provider)
         self._script = responses if callable(responses) else _in_order(responses)
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -200,27 +189,7 @@ class FakeVendorServer:
 
     def env(self) -> dict[str, str]:
         """The environment variables that point the vendor's SDK here, with a dummy API key."""
-        if self._wire == "openai_chat":
-            return self._chat_env()
-        if self.provider == "openai":
-            return {"OPENAI_BASE_URL": f"{self.base_url}/v1", "OPENAI_API_KEY": "sk-fake-vendor-key"}
-        if self.provider == "anthropic":
-            return {"ANTHROPIC_BASE_URL": self.base_url, "ANTHROPIC_API_KEY": "sk-ant-fake-vendor-key"}
-        return {"GOOGLE_GEMINI_BASE_URL": self.base_url, "GEMINI_API_KEY": "fake-vendor-key"}
-
-    def _chat_env(self) -> dict[str, str]:
-        """The variables of the Chat Completions service this server stands in for ("openai_chat", "ollama", ...)."""
-        from durable_llm.providers.openai_chat.endpoints import ENDPOINTS
-
-        if self.provider == "azure":
-            return {"AZURE_OPENAI_ENDPOINT": self.base_url, "AZURE_OPENAI_API_KEY": "fake-vendor-key"}
-        endpoint = ENDPOINTS[self.provider]
-        env: dict[str, str] = {}
-        if endpoint.base_url_variable:
-            env[endpoint.base_url_variable] = self.base_url if self.provider == "ollama" else f"{self.base_url}/v1"
-        if endpoint.api_key_variable:
-            env[endpoint.api_key_variable] = "sk-fake-vendor-key"
-        return env
+        return self._server.client_environment(self.base_url)
 
     # -- what happened --------------------------------------------------------------------
 
@@ -265,11 +234,8 @@ class FakeVendorServer:
         times: int = 1,
         at: int | None = None,
     ) -> None:
-        """Answer with HTTP `status` and, unless `body` is given, the vendor's error JSON for it.
-
-        A Gemini 429 with a `Retry-After` header also carries the delay in the body's
-        `RetryInfo`, where Gemini puts it.
-        """
+        """Answer with HTTP `status` and, unless `body` is given, the vendor's error JSON for it
+        (carrying a `Retry-After` delay where the vendor's body does)."""
         self._queue(_Fault("fail", status=status, headers=dict(headers or {}), body=body), times, at)
 
     def delay(self, seconds: float, *, times: int = 1, at: int | None = None) -> None:
@@ -306,25 +272,15 @@ class FakeVendorServer:
             self._calls += 1
             fault = self._faults.pop(self._calls, None)
             self._raw_requests.append(RawRequest(path=path, headers=kept, body=body, api_key=_api_key(headers)))
-        route = _PATHS[self._wire].fullmatch(path.split("?", 1)[0])
-        if route is None:
+        if not self._server.endpoint(path.split("?", 1)[0]):
             return self._refuse(404, f"no {self.provider} endpoint at POST {path}")
         if not isinstance(body, dict):
             return self._refuse(400, "the request body is not a JSON object")
-        if self.provider == "gemini":
-            stream = route["method"] == "streamGenerateContent"
-        else:
-            stream = body.get("stream") is True
-            body = {key: value for key, value in body.items() if key != "stream"}
-        if self.provider == "anthropic" and (betas := kept.get("anthropic-beta")):
-            # The transport sends `provider_options["anthropic"]["betas"]` as this header.
-            body = {**body, "betas": betas.split(",")}
         try:
-            request = self._adapter.decode_request(body)
+            served = self._server.decode_request(path, kept, body)
         except ValueError as exc:
             return self._refuse(400, f"the adapter could not decode the request: {exc}")
-        if request.model is None and "model" in route.groupdict():
-            request = request.model_copy(update={"model": route["model"]})
+        request, stream = served.request, served.stream
         with self._lock:
             self._requests.append(request)
         if fault is not None and fault.action != "delay":
@@ -338,40 +294,40 @@ class FakeVendorServer:
             response = self._script(request)
         except Exception as exc:
             return self._refuse(400, f"the script gave no response: {type(exc).__name__}: {exc}")
-        update: dict[str, Any] = {"provider": self._wire}
+        update: dict[str, Any] = {"provider": self._server.name}  # "ollama", "groq", ... speak "openai_chat"
         if response.model is None:
             update["model"] = request.model
         if response.id is None:
-            update["id"] = _new_id(self._wire)
+            update["id"] = self._server.new_response_id()
         response = response.model_copy(update=update)
         try:
             if stream:
-                body = self._adapter.encode_stream(response).encode()
+                body = self._server.encode_stream(response).encode()
             else:
-                body = _json_bytes(self._adapter.encode_response(response))
+                body = _json_bytes(self._server.encode_response(response))
         except ValueError as exc:
             return self._refuse(400, f"the adapter could not encode the scripted response: {exc}")
         with self._lock:
             self._served.append(response)
         content_type = {"Content-Type": "text/event-stream"} if stream else {}
-        return _Answer(200, body, {**_request_id_header(self._wire), **content_type})
+        return _Answer(200, body, {**self._server.answer_headers(), **content_type})
 
     def _fault_answer(self, fault: _Fault) -> _Answer:
         if fault.action == "drop":
             return _Answer(0, b"", {}, drop=True)
         if fault.action == "malformed":
-            return _Answer(200, _BROKEN_BODY, _request_id_header(self._wire))
+            return _Answer(200, _BROKEN_BODY, self._server.answer_headers())
         body = fault.body
         if body is None:
-            body = _error_body(self._wire, fault.status, None, fault.headers)
+            body = self._server.error_body(fault.status, None, fault.headers)
         raw = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else _json_bytes(body)
-        return _Answer(fault.status, raw, {**_request_id_header(self._wire), **fault.headers})
+        return _Answer(fault.status, raw, {**self._server.answer_headers(), **fault.headers})
 
     def _refuse(self, status: int, problem: str) -> _Answer:
         message = f"FakeVendorServer({self.provider!r}): {problem}"
         with self._lock:
             self._errors.append(message)
-        return _Answer(status, _json_bytes(_error_body(self._wire, status, message, {})), {})
+        return _Answer(status, _json_bytes(self._server.error_body(status, message, {})), {})
 
 
 @dataclass(frozen=True)
@@ -430,21 +386,6 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-def _new_id(provider: str) -> str:
-    if provider == "openai":
-        return f"resp_{secrets.token_hex(24)}"
-    if provider == "openai_chat":
-        return f"chatcmpl-{secrets.token_hex(12)}"
-    if provider == "anthropic":
-        return f"msg_01{secrets.token_urlsafe(16).replace('-', 'A').replace('_', 'B')}"
-    return secrets.token_urlsafe(16)
-
-
-def _request_id_header(provider: str) -> dict[str, str]:
-    name = {"openai": "x-request-id", "openai_chat": "x-request-id", "anthropic": "request-id"}.get(provider)
-    return {name: f"req_{secrets.token_hex(12)}"} if name else {}
-
-
 def _in_order(responses: Sequence[ModelResponse]) -> Callable[[ModelRequest], ModelResponse]:
     pending = deque(responses)
     total = len(pending)
@@ -456,72 +397,3 @@ def _in_order(responses: Sequence[ModelResponse]) -> Callable[[ModelRequest], Mo
             raise LookupError(f"all {total} scripted responses were already served") from None
 
     return next_response
-
-
-# Error bodies as each vendor's API reference documents them, by HTTP status.
-_OPENAI_ERRORS: dict[int, tuple[str, str | None, str]] = {
-    400: ("invalid_request_error", None, "Invalid request."),
-    401: (
-        "invalid_request_error",
-        "invalid_api_key",
-        "Incorrect API key provided: sk-fake. You can find your API key at https://platform.openai.com/account/api-keys.",
-    ),
-    403: (
-        "invalid_request_error",
-        "unsupported_country_region_territory",
-        "Country, region, or territory not supported",
-    ),
-    404: ("invalid_request_error", "model_not_found", "The requested model does not exist."),
-    429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests per min (RPM). Please try again later."),
-    500: ("server_error", None, "The server had an error while processing your request. Sorry about that!"),
-    503: ("server_error", None, "The engine is currently overloaded, please try again later."),
-}
-_ANTHROPIC_ERRORS: dict[int, tuple[str, str]] = {
-    400: ("invalid_request_error", "Invalid request."),
-    401: ("authentication_error", "invalid x-api-key"),
-    403: ("permission_error", "Your API key does not have permission to use the specified resource."),
-    404: ("not_found_error", "Not found."),
-    413: ("request_too_large", "Request exceeds the maximum allowed number of bytes."),
-    429: ("rate_limit_error", "This request would exceed the rate limit for your organization."),
-    500: ("api_error", "Internal server error"),
-    504: ("timeout_error", "Request timed out."),
-    529: ("overloaded_error", "Overloaded"),
-}
-_GEMINI_ERRORS: dict[int, tuple[str, str]] = {
-    400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
-    401: ("UNAUTHENTICATED", "Request had invalid authentication credentials."),
-    403: ("PERMISSION_DENIED", "The caller does not have permission."),
-    404: ("NOT_FOUND", "Requested entity was not found."),
-    429: ("RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
-    500: (
-        "INTERNAL",
-        "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
-    ),
-    503: ("UNAVAILABLE", "The model is overloaded. Please try again later."),
-    504: ("DEADLINE_EXCEEDED", "The request timed out. Please try again."),
-}
-
-
-def _error_body(provider: str, status: int, message: str | None, headers: Mapping[str, str]) -> dict[str, Any]:
-    """The vendor's JSON error body for `status`, with its typical message unless `message` is given."""
-    server_side = status >= 500
-    if provider in ("openai", "openai_chat"):
-        kind, code, typical = _OPENAI_ERRORS.get(
-            status, ("server_error" if server_side else "invalid_request_error", None, f"HTTP {status}")
-        )
-        return {"error": {"message": message or typical, "type": kind, "param": None, "code": code}}
-    if provider == "anthropic":
-        kind, typical = _ANTHROPIC_ERRORS.get(
-            status, ("api_error" if server_side else "invalid_request_error", f"HTTP {status}")
-        )
-        return {
-            "type": "error",
-            "error": {"type": kind, "message": message or typical},
-            "request_id": f"req_{secrets.token_hex(12)}",
-        }
-    kind, typical = _GEMINI_ERRORS.get(status, ("INTERNAL" if server_side else "FAILED_PRECONDITION", f"HTTP {status}"))
-    error: dict[str, Any] = {"code": status, "message": message or typical, "status": kind}
-    retry_after = {k.lower(): v for k, v in headers.items()}.get("retry-after", "")
-    if status == 429 and retry_after.isdigit():
-        error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_after}s"}]
-    return {"error": error}

@@ -65,7 +65,7 @@ from durable_llm.conversation import (
     Usage,
 )
 from durable_llm.providers._wire import JSON_TYPES, compact_json, error_json, json_type, sse_events, stream_pieces
-from durable_llm.providers.base import MalformedBody
+from durable_llm.providers.base import DeltaKind, MalformedBody, StreamDelta
 from durable_llm.providers.errors import (
     ERROR_TYPES,
     ErrorKind,
@@ -743,12 +743,20 @@ def _encode_response(response: ModelResponse) -> dict[str, Any]:
 # ---------------------------------------------------------------- streaming
 
 
-def _fold_stream(sse_text: str) -> dict[str, Any]:
-    """The Message body a stream adds up to, as the SDK's own accumulator builds it."""
+_DELTA_KINDS: dict[str, tuple[DeltaKind, str]] = {
+    "text_delta": ("text", "text"),
+    "input_json_delta": ("tool_arguments", "partial_json"),
+    "thinking_delta": ("reasoning", "thinking"),
+}
+"""A content block delta's type -> the kind of `StreamDelta` it is, and the key holding its text."""
+
+
+def _fold_stream(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Message body a stream's decoded events add up to, as the SDK's own accumulator builds it."""
     message: dict[str, Any] | None = None
     stopped = False
     partial_json: dict[int, str] = {}
-    for n, event in enumerate(sse_events(sse_text)):
+    for n, event in enumerate(events):
         path = f"events[{n}]"
         kind = event.get("type")
         if kind == "error":
@@ -995,7 +1003,11 @@ class AnthropicAdapter:
 
         Raises the classified `ProviderError` of an `error` event (e.g. `Overloaded`, retryable).
         """
-        return _decode_response(_fold_stream(sse_text))
+        return self.decode_events(sse_events(sse_text))
+
+    def decode_events(self, events: list[dict[str, Any]]) -> ModelResponse:
+        """`decode_stream` for events already decoded from the stream, in order."""
+        return _decode_response(_fold_stream(events))
 
     def encode_stream(self, response: ModelResponse) -> str:
         """The text/event-stream Anthropic sends for `response` when asked to stream; `decode_stream` folds it back."""
@@ -1008,6 +1020,17 @@ class AnthropicAdapter:
         if not isinstance(delta, dict) or delta.get("type") != "text_delta":
             return ""
         return _required(delta, "text", str, "delta")
+
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
+        """The typed pieces one decoded stream event adds: text, tool-call arguments (JSON text) or thinking."""
+        delta = event.get("delta") if event.get("type") == "content_block_delta" else None
+        found = _DELTA_KINDS.get(str(delta.get("type"))) if isinstance(delta, dict) else None
+        if delta is None or found is None:
+            return []
+        kind, key = found
+        text = _required(delta, key, str, "delta")
+        index = event.get("index")
+        return [StreamDelta(kind, text, index=index if isinstance(index, int) else None)] if text else []
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         """An HTTP error answer, classified (retryable or not, with `retry_after` when known)."""

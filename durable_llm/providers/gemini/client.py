@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Hashable, Mapping
 from typing import Any
@@ -80,5 +81,8 @@ class GeminiProvider(HttpProvider):
         self, client: Any, request: ModelRequest, body: dict[str, Any], timeout: float, stream: bool
     ) -> Any:
         path = ADAPTER.request_path(request, stream=stream)
-        http_request = client.build_request("POST", path, json=body, timeout=httpx_timeout(timeout))
-        return await client.send(http_request, stream=True)
+        content = json.dumps(body, ensure_ascii=False).encode()
+        http_request = client.build_request(
+            "POST", path, content=content, headers={"content-type": "application/json"}, timeout=httpx_timeout(timeout)
+        )
+        return await client.send(http_request, stream=stream)

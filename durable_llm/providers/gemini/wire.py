@@ -67,7 +67,7 @@ from durable_llm.conversation import (
     Usage,
 )
 from durable_llm.providers._wire import compact_json, error_json, json_type
-from durable_llm.providers.base import MalformedBody
+from durable_llm.providers.base import MalformedBody, StreamDelta
 from durable_llm.providers.errors import (
     ERROR_TYPES,
     ErrorKind,
@@ -1067,7 +1067,11 @@ class GeminiAdapter:
         before the answer's (first candidate's) `finishReason`, or a blocked prompt's `blockReason`,
         was cut short and raises `MalformedBody`.
         """
-        chunks = stream_chunks(sse_text)
+        return self.decode_events(stream_chunks(sse_text))
+
+    def decode_events(self, events: list[dict[str, Any]]) -> ModelResponse:
+        """`decode_stream` for chunks already decoded from the stream, in order."""
+        chunks = events
         for chunk in chunks:
             if isinstance(error := chunk.get("error"), dict):
                 code = error.get("code")
@@ -1093,6 +1097,11 @@ class GeminiAdapter:
 
         The answer is the first candidate (`index` 0), as `decode_stream` folds it.
         """
+        return "".join(delta.text for delta in self.stream_deltas(event) if delta.kind == "text")
+
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
+        """The typed pieces one decoded chunk adds to the answer (the first candidate): text, thoughts
+        as reasoning, and each function call whole (its arguments as JSON text, with its name and id)."""
         candidates = event.get("candidates")
         answer = (
             [c for c in candidates if isinstance(c, dict) and c.get("index", 0) == 0]
@@ -1102,12 +1111,27 @@ class GeminiAdapter:
         try:
             parts = answer[0]["content"]["parts"]
         except (KeyError, IndexError, TypeError):
-            return ""
-        return "".join(
-            part["text"]
-            for part in parts
-            if isinstance(part, dict) and isinstance(part.get("text"), str) and not part.get("thought")
-        )
+            return []
+        deltas: list[StreamDelta] = []
+        for part in parts if isinstance(parts, list) else []:
+            if not isinstance(part, dict):
+                continue
+            text = part.get("text")
+            call = part.get("functionCall", part.get("function_call"))
+            if isinstance(text, str) and text:
+                deltas.append(StreamDelta("reasoning" if part.get("thought") else "text", text))
+            elif isinstance(call, dict) and isinstance(call.get("name"), str):
+                call_id = call.get("id")
+                arguments = compact_json(call.get("args") or {})
+                deltas.append(
+                    StreamDelta(
+                        "tool_arguments",
+                        arguments,
+                        call_id=call_id if isinstance(call_id, str) else None,
+                        name=call["name"],
+                    )
+                )
+        return deltas
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         """The classified error for an HTTP error answer (body may be empty or not JSON)."""

@@ -21,6 +21,35 @@ from durable_llm.providers.openai.wire import ADAPTER, PROVIDER
 
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
+ECHOED = frozenset(
+    {
+        "instructions",
+        "tools",
+        "tool_choice",
+        "text",
+        "reasoning",
+        "temperature",
+        "top_p",
+        "top_logprobs",
+        "max_output_tokens",
+        "max_tool_calls",
+        "parallel_tool_calls",
+        "truncation",
+        "metadata",
+        "prompt",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "safety_identifier",
+        "user",
+        "store",
+        "background",
+        "previous_response_id",
+        "conversation",
+        "context_management",
+    }
+)
+"""Keys of a response that only echo the request's settings: the request that made it holds them."""
+
 _REASONING_MODEL = re.compile(r"(?:.*/)?(?:o[1-9]|gpt-5(?!-chat)|codex-)")
 
 
@@ -91,7 +120,18 @@ class OpenAIProvider(HttpProvider):
     async def complete(
         self, request: ModelRequest, *, timeout: float = DEFAULT_TIMEOUT, on_delta: DeltaListener | None = None
     ) -> ModelResponse:
-        return await super().complete(keep_reasoning(request), timeout=timeout, on_delta=on_delta)
+        response = await super().complete(keep_reasoning(request), timeout=timeout, on_delta=on_delta)
+        return self._lean(response)
+
+    def _lean(self, response: ModelResponse) -> ModelResponse:
+        """`response` without what it only echoes of the request (tools, instructions, settings: about
+        40 % of a Responses body), so a conversation's history does not store them again at every turn."""
+        details = response.provider_details.get(PROVIDER)
+        if not details or ECHOED.isdisjoint(details):
+            return response
+        kept = {key: value for key, value in details.items() if key not in ECHOED}
+        others = {vendor: value for vendor, value in response.provider_details.items() if vendor != PROVIDER}
+        return response.model_copy(update={"provider_details": {**others, **({PROVIDER: kept} if kept else {})}})
 
     def _error_types(self) -> tuple[tuple[type[BaseException], ...], ...]:
         import openai

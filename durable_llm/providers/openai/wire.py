@@ -67,7 +67,7 @@ from durable_llm.conversation import (
     strict_schema,
 )
 from durable_llm.providers._wire import JSON_TYPES, compact_json, error_json, json_type, sse_events, stream_pieces
-from durable_llm.providers.base import MalformedBody
+from durable_llm.providers.base import DeltaKind, MalformedBody, StreamDelta
 from durable_llm.providers.errors import (
     ERROR_TYPES,
     ErrorKind,
@@ -282,9 +282,13 @@ class OpenAIResponsesAdapter:
         output is taken from the `response.output_item.done` events when it came empty. An
         `error` event or `response.failed` raises the classified ProviderError.
         """
+        return self.decode_events(sse_events(sse_text))
+
+    def decode_events(self, events: list[dict[str, Any]]) -> ModelResponse:
+        """`decode_stream` for events already decoded from the stream, in order."""
         final: dict[str, Any] | None = None
         items: dict[int, Any] = {}
-        for event in sse_events(sse_text):
+        for event in events:
             kind = event.get("type")
             if kind == "error":
                 nested = event.get("error")
@@ -298,7 +302,9 @@ class OpenAIResponsesAdapter:
                 items[event["output_index"]] = event.get("item")
         if not isinstance(final, dict):
             raise ServerError(
-                "the stream ended before the response completed; retry the call", provider=PROVIDER, body=sse_text
+                "the stream ended before the response completed; retry the call",
+                provider=PROVIDER,
+                body=json.dumps(events)[-2000:],
             )
         if not final.get("output") and items:
             final = {**final, "output": [items[index] for index in sorted(items)]}
@@ -330,6 +336,24 @@ class OpenAIResponsesAdapter:
         """The answer text one decoded stream event adds ("" for any other event)."""
         delta = event.get("delta")
         return delta if event.get("type") == "response.output_text.delta" and isinstance(delta, str) else ""
+
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
+        """The typed pieces one decoded stream event adds: output text, function-call arguments
+        (with the call item's id) or reasoning text and summaries."""
+        kind = _DELTA_KINDS.get(str(event.get("type")))
+        delta = event.get("delta")
+        if kind is None or not isinstance(delta, str) or not delta:
+            return []
+        index = event.get("output_index")
+        item = event.get("item_id") if kind == "tool_arguments" else None
+        return [
+            StreamDelta(
+                kind,
+                delta,
+                index=index if isinstance(index, int) else None,
+                call_id=item if isinstance(item, str) else None,
+            )
+        ]
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         """Classify an error answer of the API (any status >= 400, any body)."""
@@ -449,6 +473,16 @@ def _is_client_output(item: dict[str, Any]) -> bool:
     if kind == "tool_search_output":
         return item.get("execution") == "client"
     return kind in _CLIENT_OUTPUTS
+
+
+_DELTA_KINDS: dict[str, DeltaKind] = {
+    "response.output_text.delta": "text",
+    "response.function_call_arguments.delta": "tool_arguments",
+    "response.custom_tool_call_input.delta": "tool_arguments",
+    "response.reasoning_text.delta": "reasoning",
+    "response.reasoning_summary_text.delta": "reasoning",
+}
+"""A stream event's type -> the kind of `StreamDelta` its `delta` is."""
 
 
 class _Reader:

@@ -10,7 +10,7 @@ visible reasoning (`reasoning_content` or `reasoning`, with `reasoning_details`)
 to `TextPart`/`MediaPart`, Mistral's `thinking` to a `ReasoningPart`; any other kind
 (`document_url`, `video_url`, ...) is a `ProviderPart("openai_chat", part)`. A response's first
 choice is the answer; more choices (`n` > 1) are kept whole. A stream's chunks fold into the
-`chat.completion` they add up to (`client_side.fold_stream`), then decode as one.
+`chat.completion` they add up to (`client_side.fold_events`), then decode as one.
 
 Nothing is normalised: a decoded body encodes back JSON-equal. What has no neutral field stays in
 `provider_details["openai_chat"]` as the server's own keys, next to these markers of ours:
@@ -32,7 +32,7 @@ Request keys with no neutral field stay in `provider_options["openai_chat"]` (`C
 The output limit is sent as `max_completion_tokens` (a request's `max_tokens` stays an option; a
 `ChatCompletionsProvider` renames it for the services that know only `max_tokens`). Media it has no
 part for (an image by file id, audio or a document by URL, video) is sent as a short text note.
-The server side (reading requests, writing answers and streams) is in `server_side.py`.
+The server side (reading requests, writing answers and streams) is in `server.py`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from durable_llm.conversation import ModelRequest, ModelResponse, ToolSpec
+from durable_llm.providers.base import StreamDelta
 from durable_llm.providers.errors import ProviderError
-from durable_llm.providers.openai_chat import client_side, errors, server_side
+from durable_llm.providers.openai_chat import client_side, errors, server
 from durable_llm.providers.openai_chat._common import API, PROVIDER
 from durable_llm.providers.openai_chat.request_fields import ChatCompletionsOptions, encode_tool
 
@@ -59,7 +60,7 @@ class ChatCompletionsAdapter:
 
     def decode_request(self, body: dict[str, Any]) -> ModelRequest:
         """Import a request body (an existing conversation) into the neutral model."""
-        return server_side.decode_request(body)
+        return server.decode_request(body)
 
     def decode_response(self, body: dict[str, Any]) -> ModelResponse:
         """A `chat.completion` object as a neutral response."""
@@ -67,7 +68,7 @@ class ChatCompletionsAdapter:
 
     def encode_response(self, response: ModelResponse) -> dict[str, Any]:
         """The `chat.completion` object a server would have sent (for fake servers and replays)."""
-        return server_side.encode_response(response)
+        return server.encode_response(response)
 
     def decode_stream(self, sse_text: str) -> ModelResponse:
         """Fold a raw `text/event-stream` of `chat.completion.chunk` events into the response it adds up to."""
@@ -75,7 +76,15 @@ class ChatCompletionsAdapter:
 
     def encode_stream(self, response: ModelResponse) -> str:
         """The text/event-stream a server sends for `response` when asked to stream."""
-        return server_side.encode_stream(response)
+        return server.encode_stream(response)
+
+    def decode_events(self, events: list[dict[str, Any]]) -> ModelResponse:
+        """`decode_stream` for the events already decoded from a stream, in order."""
+        return client_side.decode_events(events)
+
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
+        """The typed pieces one decoded chunk adds: reasoning, answer text, tool-call arguments."""
+        return client_side.stream_deltas(event)
 
     def stream_text(self, event: dict[str, Any]) -> str:
         """The answer text one decoded chunk adds ("" for any other chunk)."""

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from durable_llm.conversation import Message, ModelRequest, ModelResponse, Usage
 from durable_llm.providers._wire import sse_events
-from durable_llm.providers.base import MalformedBody
+from durable_llm.providers.base import MalformedBody, StreamDelta
 from durable_llm.providers.errors import ServerError
 from durable_llm.providers.openai_chat._common import PROVIDER, pd, pop
 from durable_llm.providers.openai_chat.errors import classify
-from durable_llm.providers.openai_chat.messages import Reader, Writer
+from durable_llm.providers.openai_chat.messages import REASONING_FIELDS, Reader, Writer
 from durable_llm.providers.openai_chat.request_fields import (
     ChatCompletionsOptions,
     encode_any_tool,
@@ -101,20 +102,20 @@ def decode_response(body: dict[str, Any]) -> ModelResponse:
     )
 
 
-def fold_stream(sse_text: str) -> dict[str, Any]:
-    """The `chat.completion` object a stream of `chat.completion.chunk` events adds up to.
+def fold_events(events: list[dict[str, Any]], *, done: bool = False) -> dict[str, Any]:
+    """The `chat.completion` object the `chat.completion.chunk` events of a stream add up to.
 
     Text pieces are joined, tool calls and reasoning details gathered by their `index`, and any other
     key takes the last value sent (a null never replaces a value). An `error` in a chunk raises the
-    classified `ProviderError`; a stream that ends before `[DONE]` or a finish reason is a retryable
-    `ServerError`.
+    classified `ProviderError`; a stream that ends before its `[DONE]` (`done`), a finish reason or the
+    usage that closes it is a retryable `ServerError`.
     """
     folded: dict[str, Any] = {}
     choices: dict[int, dict[str, Any]] = {}
-    for event in sse_events(sse_text):
+    for event in events:
         if event.get("error"):
             error = event["error"]
-            raise classify(None, {}, error if isinstance(error, dict) else {"message": str(error)}, sse_text)
+            raise classify(None, {}, error if isinstance(error, dict) else {"message": str(error)}, json.dumps(event))
         for key, value in event.items():
             if key == "object" and value == "chat.completion.chunk":
                 value = "chat.completion"
@@ -133,10 +134,12 @@ def fold_stream(sse_text: str) -> dict[str, Any]:
                         _fold(into["message"], delta_key, piece, pieces=True)
                 else:
                     _fold(into, key, value, pieces=True)
-    finished = any(choice.get("finish_reason") for choice in choices.values())
-    if not (finished or _DONE.search(sse_text)):
+    finished = any(choice.get("finish_reason") for choice in choices.values()) or isinstance(folded.get("usage"), dict)
+    if not (finished or done):
         raise ServerError(
-            "the stream ended before the answer was finished; retry the call", provider=PROVIDER, body=sse_text[:2000]
+            "the stream ended before the answer was finished; retry the call",
+            provider=PROVIDER,
+            body=json.dumps(events)[-2000:],
         )
     for choice in choices.values():
         for call in choice["message"].get("tool_calls") or ():
@@ -182,7 +185,44 @@ def _copy(value: Any) -> Any:
 
 def decode_stream(sse_text: str) -> ModelResponse:
     """Fold a raw `text/event-stream` of a streamed call into the response it adds up to."""
-    return decode_response(fold_stream(sse_text))
+    return decode_response(fold_events(sse_events(sse_text), done=_DONE.search(sse_text) is not None))
+
+
+def decode_events(events: list[dict[str, Any]]) -> ModelResponse:
+    """`decode_stream` for the events already decoded from a stream, in order."""
+    return decode_response(fold_events(events))
+
+
+def stream_deltas(event: dict[str, Any]) -> list[StreamDelta]:
+    """The typed pieces one chunk adds to the answer (its first choice): reasoning, text, tool-call arguments."""
+    delta = next(
+        (c.get("delta") for c in event.get("choices") or () if isinstance(c, dict) and c.get("index", 0) == 0), None
+    )
+    if not isinstance(delta, dict):
+        return []
+    out = [
+        StreamDelta("reasoning", text)
+        for field in REASONING_FIELDS
+        if isinstance(text := delta.get(field), str) and text
+    ]
+    if text := stream_text(event):
+        out.append(StreamDelta("text", text))
+    for call in delta.get("tool_calls") or ():
+        if not isinstance(call, dict) or not isinstance(function := call.get("function"), dict):
+            continue
+        arguments = function.get("arguments")
+        if isinstance(arguments, str) and arguments:
+            index, call_id, name = call.get("index"), call.get("id"), function.get("name")
+            out.append(
+                StreamDelta(
+                    "tool_arguments",
+                    arguments,
+                    index=index if isinstance(index, int) else None,
+                    call_id=call_id if isinstance(call_id, str) else None,
+                    name=name if isinstance(name, str) else None,
+                )
+            )
+    return out
 
 
 def stream_text(event: dict[str, Any]) -> str:

@@ -1,11 +1,16 @@
-"""The server's directions, for fake servers and recorded replays: read a request, write an answer or a stream."""
+"""The server side of Chat Completions, for fake servers and recorded replays: read a request, write an
+answer, a stream or an error body (`ChatCompletionsServer`, as `FakeVendorServer` speaks it)."""
 
 from __future__ import annotations
 
 import json
+import re
+import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from durable_llm.conversation import ModelRequest, ModelResponse, Tool
+from durable_llm.providers._serving import ServedRequest
 from durable_llm.providers._wire import stream_pieces
 from durable_llm.providers.base import MalformedBody
 from durable_llm.providers.openai_chat._common import PROVIDER, pop
@@ -135,3 +140,74 @@ def _call_pieces(position: int, call: dict[str, Any]) -> list[dict[str, Any]]:
         {"tool_calls": [opening]},
         *({"tool_calls": [{"index": position, "function": {"arguments": piece}}]} for piece in more),
     ]
+
+
+# --- the fake server's side of a Chat Completions service ----------------------------------------
+
+_CHAT_PATH = re.compile(r"(?:/[^?]*)?/chat/completions")
+"""Under any prefix: /v1 (OpenAI, Ollama, vLLM), /api/v1 (OpenRouter), /openai/deployments/<name> (Azure), ..."""
+
+# Error bodies as OpenAI's API reference documents them, by HTTP status: (type, code, message).
+_ERRORS: dict[int, tuple[str, str | None, str]] = {
+    400: ("invalid_request_error", None, "Invalid request."),
+    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided: sk-fake."),
+    404: ("invalid_request_error", "model_not_found", "The model `m` does not exist or you do not have access to it."),
+    429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests per min (RPM). Please try again later."),
+    500: ("server_error", None, "The server had an error while processing your request. Sorry about that!"),
+    503: ("server_error", None, "The engine is currently overloaded, please try again later."),
+}
+
+
+class ChatCompletionsServer:
+    """`POST …/chat/completions`, streamed when the body says `"stream": true`, as service `service` would
+    (whose client variables `client_environment` sets: "ollama" -> OLLAMA_HOST, "groq" -> GROQ_*, ...)."""
+
+    name = PROVIDER
+
+    def __init__(self, service: str = PROVIDER) -> None:
+        self.service = service
+
+    def endpoint(self, path: str) -> bool:
+        return _CHAT_PATH.fullmatch(path) is not None
+
+    def decode_request(self, path: str, headers: Mapping[str, str], body: dict[str, Any]) -> ServedRequest:
+        stream = body.get("stream") is True
+        return ServedRequest(decode_request({key: value for key, value in body.items() if key != "stream"}), stream)
+
+    def encode_response(self, response: ModelResponse) -> dict[str, Any]:
+        return encode_response(response)
+
+    def encode_stream(self, response: ModelResponse) -> str:
+        return encode_stream(response)
+
+    def error_body(self, status: int, message: str | None, headers: Mapping[str, str]) -> dict[str, Any]:
+        fallback = ("server_error" if status >= 500 else "invalid_request_error", None, f"HTTP {status}")
+        kind, code, typical = _ERRORS.get(status, fallback)
+        return {"error": {"message": message or typical, "type": kind, "param": None, "code": code}}
+
+    def new_response_id(self) -> str:
+        return f"chatcmpl-{secrets.token_hex(12)}"
+
+    def answer_headers(self) -> dict[str, str]:
+        return {"x-request-id": f"req_{secrets.token_hex(12)}"}
+
+    def client_environment(self, base_url: str) -> dict[str, str]:
+        from durable_llm.providers.openai_chat.endpoints import ENDPOINTS
+
+        if self.service == "azure":
+            return {"AZURE_OPENAI_ENDPOINT": base_url, "AZURE_OPENAI_API_KEY": "fake-vendor-key"}
+        endpoint = ENDPOINTS[self.service]
+        env: dict[str, str] = {}
+        if endpoint.base_url_variable:
+            env[endpoint.base_url_variable] = base_url if self.service == "ollama" else f"{base_url}/v1"
+        if endpoint.api_key_variable:
+            env[endpoint.api_key_variable] = "sk-fake-vendor-key"
+        return env
+
+
+def server_for(service: str) -> ChatCompletionsServer:
+    """The server side of a named Chat Completions service ("openai_chat", "ollama", "groq", ...)."""
+    return ChatCompletionsServer(service)
+
+
+SERVER = ChatCompletionsServer()
