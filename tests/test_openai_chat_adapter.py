@@ -978,3 +978,21 @@ def test_a_tool_message_with_a_part_of_unknown_kind_is_kept_whole():
     (result,) = request.messages[1].parts
     assert isinstance(result, ToolResultPart) and result.call_id == "c"
     assert ADAPTER.encode_request(request) == body
+
+
+def test_url_annotations_are_citations_of_the_answer_text():
+    annotation = {
+        "type": "url_citation",
+        "url_citation": {"url": "https://ai.pydantic.dev", "title": "Pydantic AI", "start_index": 0, "end_index": 11},
+    }
+    message = {"role": "assistant", "content": "Pydantic AI is an agent framework.", "annotations": [annotation]}
+    body = {"id": "x", "model": "m", "choices": [{"index": 0, "finish_reason": "stop", "message": message}]}
+    response = ADAPTER.decode_response(body)
+    (text,) = response.message.parts
+    assert isinstance(text, TextPart)
+    assert [(c.kind, c.url, c.title, c.start_index, c.end_index) for c in text.citations] == [
+        ("url", "https://ai.pydantic.dev", "Pydantic AI", 0, 11)
+    ]
+    assert ADAPTER.encode_response(response) == body
+    history = ADAPTER.encode_request(ModelRequest(model="m", messages=(response.message,)))
+    assert history["messages"] == [{"role": "assistant", "content": "Pydantic AI is an agent framework."}]

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from durable_llm.conversation import (
+    Citation,
     MediaPart,
     Message,
     Part,
@@ -100,6 +101,9 @@ class Reader:
             pass  # an empty content (next to tool calls) says nothing: kept verbatim
         else:
             content, form = self.content(extras, at)
+            if not self.in_request and form == "string" and (citations := _citations(extras.get("annotations"))):
+                del extras["annotations"]
+                content = [content[0].model_copy(update={"citations": citations})]
             parts += content
             if form is not None and form != default_form(content):
                 extras["content_form"] = form
@@ -275,6 +279,45 @@ def content_part(part: Any, at: str) -> TextPart | MediaPart | ProviderPart:
     return ProviderPart(provider=PROVIDER, body=part)
 
 
+def _citations(annotations: Any) -> tuple[Citation, ...]:
+    """A response's `url_citation` annotations as citations of its text; () unless every one is such."""
+    if not isinstance(annotations, list) or not annotations:
+        return ()
+    citations = []
+    for annotation in annotations:
+        if not (
+            isinstance(annotation, dict)
+            and annotation.keys() == {"type", "url_citation"}
+            and annotation["type"] == "url_citation"
+            and isinstance(annotation["url_citation"], dict)
+            and isinstance(annotation["url_citation"].get("url"), str)
+        ):
+            return ()
+        extras = dict(annotation["url_citation"])
+        citations.append(
+            Citation(
+                kind="url",
+                url=extras.pop("url"),
+                title=pop(extras, "title", str),
+                start_index=pop(extras, "start_index", int),
+                end_index=pop(extras, "end_index", int),
+                provider_details=pd(extras),
+            )
+        )
+    return tuple(citations)
+
+
+def _annotation(citation: Citation) -> dict[str, Any] | None:
+    if citation.kind != "url" or citation.url is None:
+        return None  # the only kind of annotation Chat Completions has
+    out = {
+        key: value
+        for key in ("url", "title", "start_index", "end_index")
+        if (value := getattr(citation, key)) is not None
+    }
+    return {"type": "url_citation", "url_citation": restore(out, details_of(citation))}
+
+
 def _is_text_block(block: Any) -> bool:
     return isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str)
 
@@ -360,6 +403,9 @@ class Writer:
             elif isinstance(part, TextPart | ProviderPart) and (encoded := _encode_content(part)) is not None:
                 kept.append(part)
                 content.append(encoded)
+        annotations = [_annotation(c) for p in message.parts if isinstance(p, TextPart) for c in p.citations]
+        if self.for_response and (annotations := [a for a in annotations if a is not None]):
+            out["annotations"] = annotations  # a response's key: never sent back in a request
         if content:
             out["content"] = _content(kept, content, details)
         elif "content" not in details:
