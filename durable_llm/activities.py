@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from pydantic import TypeAdapter
 from temporalio import activity
@@ -47,9 +47,7 @@ from durable_llm.providers.errors import ProviderError
 from durable_llm.storage import AesGcmCodec
 from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import ToolArgumentError, ToolContext
-
-if TYPE_CHECKING:
-    from durable_llm.transport import Providers
+from durable_llm.transport import Providers, UnknownProvider
 
 MODEL_ACTIVITY = "durable_llm.call_model"
 """The model activity's name; tool activities are named after their tool."""
@@ -169,8 +167,6 @@ class AgentActivities:
 
     async def _reply(self, agent: Agent, request: ModelRequest) -> ModelResponse:
         """The provider's answer, its errors turned into failures Temporal retries (or not) as they deserve."""
-        from durable_llm.transport import UnknownProvider
-
         try:
             # Not the transport's 10-minute default: a longer model_timeout (the activity's start-to-close) must hold.
             timeout = agent.model_timeout.total_seconds()
@@ -184,8 +180,6 @@ class AgentActivities:
                 non_retryable=not err.retryable,
                 next_retry_delay=timedelta(seconds=err.retry_after) if err.retry_after is not None else None,
             ) from err
-        except UnknownProvider as err:
-            raise ApplicationError(f"{agent.model}: {err}", type="unknown_provider", non_retryable=True) from err
         except ValueError as err:  # the adapter cannot encode this request: trying again cannot help
             raise ApplicationError(
                 f"{agent.model}: the request cannot be sent: {err}", type="bad_request", non_retryable=True
@@ -304,8 +298,6 @@ class AgentActivities:
     def _request(self, agent: Agent, messages: tuple[Message, ...]) -> ModelRequest:
         """The request for the agent's model, its transcript projected to the provider's rules (so a
         model changed to another vendor between two messages reads the history it can take)."""
-        from durable_llm.transport import UnknownProvider
-
         try:
             rules = self._providers.get(agent.provider).rules
         except UnknownProvider as err:

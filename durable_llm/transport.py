@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 from durable_llm.backoff import VENDOR_BACKOFF, Backoff
 from durable_llm.conversation import ModelRequest, ModelResponse
+from durable_llm.providers._http import DEFAULT_TIMEOUT
 from durable_llm.providers.base import (
     PROVIDERS,
     DeltaListener,
@@ -21,9 +22,6 @@ from durable_llm.providers.base import (
     get_provider,
 )
 from durable_llm.providers.errors import ProviderError
-
-DEFAULT_TIMEOUT = 600.0
-"""Seconds to wait for a vendor's whole answer (streamed or not): reasoning models think for minutes."""
 
 
 class UnknownProvider(ValueError):

@@ -6,9 +6,15 @@ and how to call it (`complete`). The registry names the providers a model string
 ("openai:gpt-5" -> the "openai" provider); `DurableLLMPlugin(providers={...})` adds or replaces
 names for one worker, e.g. {"azure": OpenAIProvider(base_url=..., api_key=...)}.
 
-To add a vendor: a package under `durable_llm/providers/` with a class implementing `Provider`
-(constructible with no arguments, configured from the environment), and one line in `PROVIDERS`.
-Nothing else names it.
+To add a vendor: a package under `durable_llm/providers/` and one line in `PROVIDERS`; nothing
+else names it. The package holds, by convention:
+
+- `wire.py`: its `Adapter` (pure JSON mappings, streams decoded once into `StreamDelta`s);
+- `rules.py`: its `HistoryRules` (tool-call id pattern, media it takes, system role, ...);
+- `client.py`: its `Provider`, constructible with no arguments (configured from the environment)
+  and with credentials and endpoint from code; an HTTP API subclasses `_http.HttpProvider`,
+  which only asks how to make a client and post a body;
+- `server.py`: `SERVER`, its server side for the fake servers (`_serving.VendorServer`).
 """
 
 from __future__ import annotations

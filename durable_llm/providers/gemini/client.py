@@ -8,7 +8,13 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from durable_llm.conversation import ModelRequest
-from durable_llm.providers._http import HttpProvider, credential_id, httpx_timeout, missing_credentials
+from durable_llm.providers._http import (
+    DEFAULT_TIMEOUT,
+    HttpProvider,
+    credential_id,
+    httpx_timeout,
+    missing_credentials,
+)
 from durable_llm.providers.gemini.rules import RULES
 from durable_llm.providers.gemini.wire import ADAPTER
 
@@ -74,7 +80,7 @@ class GeminiProvider(HttpProvider):
         return httpx2.AsyncClient(
             base_url=f"{settings['base_url']}/{settings['api_version']}/",
             headers={"x-goog-api-key": settings["api_key"], **self._headers},
-            timeout=httpx_timeout(600.0),
+            timeout=httpx_timeout(DEFAULT_TIMEOUT),
         )
 
     async def _post(

@@ -75,7 +75,7 @@ from durable_llm.providers.errors import (
     kind_from_status,
     retry_after_from_headers,
 )
-from durable_llm.providers.gemini.stream import fold_chunks, split_body, stream_chunks
+from durable_llm.providers.gemini.stream import fold_chunks, stream_chunks
 
 PROVIDER = "gemini"
 API = "generate_content"
@@ -971,28 +971,9 @@ class GeminiAdapter:
 
     def decode_request(self, body: dict[str, Any]) -> ModelRequest:
         """A neutral request for an existing Gemini body (the model is not in it: None)."""
-        body = _object(body, "body")
-        options = {key: value for key, value in body.items() if key not in _REQUEST_KEYS}
-        fields: dict[str, Any] = {"messages": tuple(_decode_contents(_required(body, "contents", "body")))}
-        if "systemInstruction" in body:
-            fields["instructions"] = _decode_instructions(body["systemInstruction"], options)
-        if "tools" in body:
-            fields["tools"] = tuple(_decode_tools(body["tools"]))
-        if "toolConfig" in body:
-            tool_config = dict(_object(body["toolConfig"], "toolConfig"))
-            if "functionCallingConfig" in tool_config:
-                calling = dict(_object(tool_config.pop("functionCallingConfig"), "toolConfig.functionCallingConfig"))
-                fields["tool_choice"] = _decode_tool_choice(calling)
-                rest = {key: value for key, value in calling.items() if key not in ("mode", "allowedFunctionNames")}
-                if rest:
-                    tool_config["functionCallingConfig"] = rest
-            if tool_config or "tool_choice" not in fields:
-                options["toolConfig"] = tool_config
-        if "generationConfig" in body:
-            _decode_generation_config(body["generationConfig"], fields, options)
-        if options:
-            fields["provider_options"] = {PROVIDER: options}
-        return ModelRequest(**fields)
+        from durable_llm.providers.gemini import server  # it imports this module: loaded on use
+
+        return server.decode_request(body)
 
     def decode_response(self, body: dict[str, Any]) -> ModelResponse:
         """The neutral response for a `generateContent` answer (or a folded stream)."""
@@ -1038,27 +1019,9 @@ class GeminiAdapter:
 
     def encode_response(self, response: ModelResponse) -> dict[str, Any]:
         """The body Gemini would have answered with (what our fake servers send)."""
-        details = _gemini(response.provider_details)
-        body: dict[str, Any] = {}
-        if not details.get("no_candidates"):
-            parts = _encode_parts(response.message.parts, {})
-            candidate: dict[str, Any] = {}
-            keys = details.get("content_keys", ["parts", "role"])
-            if keys is not None:
-                content = {"parts": parts, "role": "model"}
-                candidate["content"] = {key: content[key] for key in keys if key in content}
-            if (finish := _finish_reason(response)) is not None:
-                candidate["finishReason"] = finish
-            candidate.update(details.get("candidate", {}))
-            body["candidates"] = [candidate, *details.get("other_candidates", [])]
-        if usage := _encode_usage(response.usage):
-            body["usageMetadata"] = usage
-        if response.model is not None:
-            body["modelVersion"] = response.model
-        if response.id is not None:
-            body["responseId"] = response.id
-        body.update(details.get("response", {}))
-        return body
+        from durable_llm.providers.gemini import server  # it imports this module: loaded on use
+
+        return server.encode_response(response)
 
     def decode_stream(self, sse_text: str) -> ModelResponse:
         """The neutral response for a recorded stream (SSE text, or the JSON array without alt=sse).
@@ -1086,11 +1049,9 @@ class GeminiAdapter:
 
         `decode_stream` folds it back.
         """
-        chunks = split_body(self.encode_response(response))
-        # The API's own spacing: a space after colons, none after commas, non-ASCII text as is.
-        return "".join(
-            f"data: {json.dumps(chunk, ensure_ascii=False, separators=(',', ': '))}\r\n\r\n" for chunk in chunks
-        )
+        from durable_llm.providers.gemini import server  # it imports this module: loaded on use
+
+        return server.encode_stream(response)
 
     def stream_text(self, event: dict[str, Any]) -> str:
         """The answer text one decoded stream chunk adds ("" for thoughts and anything else).

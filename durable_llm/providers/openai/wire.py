@@ -191,42 +191,9 @@ class OpenAIResponsesAdapter:
 
     def decode_request(self, body: dict[str, Any]) -> ModelRequest:
         """Import a Responses API request body (an existing conversation) into the neutral model."""
-        if not isinstance(body, dict):
-            raise MalformedBody("$", "expected a JSON object")
-        rest = dict(body)
-        model = _pop(rest, "model", str)
-        reader = _Reader(model)
-        messages: tuple[Message, ...] = ()
-        if "input" in rest:
-            source = rest.pop("input")
-            if isinstance(source, str):
-                messages = (
-                    Message(
-                        role="user",
-                        parts=(TextPart(text=source, provider_details={}),),
-                        provider_details=_pd({"input_form": "string"}),
-                    ),
-                )
-            elif isinstance(source, list):
-                messages = reader.messages(source, "input")
-            else:
-                raise MalformedBody("input", "expected a string or a list of items")
-        tools: tuple[Tool, ...] = ()
-        if isinstance(rest.get("tools"), list) and rest["tools"]:
-            tools = tuple(_decode_tool(tool, f"tools[{i}]") for i, tool in enumerate(rest.pop("tools")))
-        # The fields below take their keys out of `rest`; provider_options, last, keeps what is left.
-        return ModelRequest(
-            model=model,
-            instructions=_pop(rest, "instructions", str),
-            messages=messages,
-            tools=tools,
-            tool_choice=_decode_tool_choice(rest),
-            temperature=_pop(rest, "temperature", (int, float)),
-            top_p=_pop(rest, "top_p", (int, float)),
-            max_output_tokens=_pop(rest, "max_output_tokens", int),
-            output_schema=_decode_format(rest),
-            provider_options={PROVIDER: rest} if rest else {},
-        )
+        from durable_llm.providers.openai import server  # it imports this module: loaded on use
+
+        return server.decode_request(body)
 
     def decode_response(self, body: dict[str, Any]) -> ModelResponse:
         """A Responses API response object as a neutral response."""
@@ -262,18 +229,9 @@ class OpenAIResponsesAdapter:
 
     def encode_response(self, response: ModelResponse) -> dict[str, Any]:
         """The response object OpenAI would have sent (for fake servers and recorded replays)."""
-        writer = _Writer(for_response=True)
-        writer.message(response.message)
-        body: dict[str, Any] = {
-            "id": response.id if response.id is not None else "resp_0",
-            "model": response.model if response.model is not None else "unknown",
-            **_status_fields(response.raw_stop_reason, response.stop_reason),
-            "output": writer.items,
-            "usage": _encode_usage(response.usage),
-        }
-        # The echoed request settings a decoded response kept; defaults for a hand-built one.
-        details = response.provider_details.get(PROVIDER)
-        return {**body, **details} if details is not None else {**_ENVELOPE, **body}
+        from durable_llm.providers.openai import server  # it imports this module: loaded on use
+
+        return server.encode_response(response)
 
     def decode_stream(self, sse_text: str) -> ModelResponse:
         """Fold a raw `text/event-stream` of a streamed call into the response it completed with.
@@ -315,22 +273,9 @@ class OpenAIResponsesAdapter:
 
         `decode_stream` folds it back.
         """
-        body = self.encode_response(response)
-        started = {**body, "status": "in_progress", "incomplete_details": None, "output": [], "usage": None}
-        events: list[dict[str, Any]] = [
-            {"type": "response.created", "response": started},
-            {"type": "response.in_progress", "response": started},
-        ]
-        for index, item in enumerate(body["output"]):
-            events += _item_events(index, item)
-        # The API ends a failed response with response.failed, but decode_stream raises on that: a failed
-        # response ends with response.completed so that it folds back unchanged.
-        final = "response.incomplete" if body["status"] == "incomplete" else "response.completed"
-        events.append({"type": final, "response": body})
-        numbered = ({"type": event["type"], "sequence_number": n, **event} for n, event in enumerate(events))
-        return "".join(
-            f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n" for event in numbered
-        )
+        from durable_llm.providers.openai import server  # it imports this module: loaded on use
+
+        return server.encode_stream(response)
 
     def stream_text(self, event: dict[str, Any]) -> str:
         """The answer text one decoded stream event adds ("" for any other event)."""
