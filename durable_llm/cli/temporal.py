@@ -17,12 +17,12 @@ if TYPE_CHECKING:
 
 
 def plugin(settings: Settings, tools: Sequence[Any]) -> DurableLLMPlugin:
-    """The plugin with `tools` and the configured blob store."""
+    """The plugin with `tools`, the configured blob store and the servers named in the settings."""
     from durable_llm.plugin import DurableLLMPlugin
     from durable_llm.storage import LocalBlobDriver, external_storage
 
     storage = external_storage(LocalBlobDriver(settings.blob_dir), settings.blob_threshold)
-    return DurableLLMPlugin(tools=tools, storage=storage)
+    return DurableLLMPlugin(tools=tools, storage=storage, providers=settings.providers())
 
 
 @asynccontextmanager
