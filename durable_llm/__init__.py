@@ -31,11 +31,11 @@ from durable_llm.tools import (
 
 if TYPE_CHECKING:
     from durable_llm.chat import send_message
-    from durable_llm.follow import ConversationUpdate, follow_conversation
     from durable_llm.live import ConversationNotFound, follow
     from durable_llm.loop import checkpoint_conversation, run_agent
     from durable_llm.payload_guard import PayloadGuard, PayloadTooLarge, check_payload_size
     from durable_llm.plugin import DurableLLMPlugin
+    from durable_llm.queries import ConversationUpdate, follow_conversation
     from durable_llm.storage import (
         AesGcmCodec,
         BlobNotFound,
@@ -106,8 +106,8 @@ _TEMPORAL = {
     "run_agent": "durable_llm.loop",
     "checkpoint_conversation": "durable_llm.loop",
     "send_message": "durable_llm.chat",
-    "ConversationUpdate": "durable_llm.follow",
-    "follow_conversation": "durable_llm.follow",
+    "ConversationUpdate": "durable_llm.queries",
+    "follow_conversation": "durable_llm.queries",
     "follow": "durable_llm.live",
     "ConversationNotFound": "durable_llm.live",
     "PayloadGuard": "durable_llm.payload_guard",

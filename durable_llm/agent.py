@@ -218,8 +218,8 @@ class AgentInput(FrozenModel):
     message: str | None = None
     chat: bool = False
     checkpoint: Checkpoint | None = None
-    stream_offset: int = 0
-    """Where the event stream (`durable_llm.events`) of the run before a continue-as-new stopped."""
+    stream: dict[str, JsonValue] | None = None
+    """The end of the event stream (`durable_llm.events`) of the run before a continue-as-new."""
 
 
 class PendingApproval(FrozenModel):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
+from pydantic import TypeAdapter
 from temporalio import workflow
 from temporalio.contrib.workflow_streams import WorkflowStream, WorkflowStreamState
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -17,6 +19,9 @@ AGENT_WORKFLOW = "durable_llm.AgentWorkflow"
 
 CONTINUING_AS_NEW = "ContinuingAsNew"
 """The error type of a `send_message` refused while the chat moves to a new run (details: the run id); send again."""
+
+EVENTS_CARRIED = 200
+"""How many of its last events a chat's stream carries to the next run (for followers a little behind)."""
 
 _SUMMARY_MEMO_PATCH = "durable_llm.summary_memo"
 """Chats started before the memo kept their agent, turns and tokens replay without upserting it."""
@@ -45,7 +50,8 @@ class AgentWorkflow:
 
     @workflow.init
     def __init__(self, input: AgentInput) -> None:
-        self._stream = WorkflowStream(WorkflowStreamState(base_offset=input.stream_offset))
+        prior = TypeAdapter(WorkflowStreamState).validate_python(input.stream) if input.stream else None
+        self._stream = WorkflowStream(prior)
         self._events = self._stream.topic(EVENTS_TOPIC)
         self._session = AgentSession(input.agent, checkpoint=input.checkpoint, events=self._publish)
         self._exchanges = 0  # send_message updates in progress (the stream's polls are handlers too)
@@ -118,15 +124,17 @@ class AgentWorkflow:
             return
         if self._ended:
             return
-        # The events stay behind (a follower of this run resumes at the next run's first one).
+        # The last events go along, for followers still reading them; the older ones stay behind.
         state = self._stream.get_state()
-        offset = state.base_offset + len(state.log)
-        self._stream.truncate(offset)
+        self._stream.truncate(max(0, state.base_offset + len(state.log) - EVENTS_CARRIED))
         self._stream.detach_pollers()
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._ended:  # it ends here; its followers' polls are released already
             return
-        workflow.continue_as_new(AgentInput(agent=input.agent, chat=True, checkpoint=checkpoint, stream_offset=offset))
+        # No model call is in flight: no publisher's dedup state is worth carrying.
+        stream = dataclasses.replace(self._stream.get_state(), publishers={})
+        carried = TypeAdapter(WorkflowStreamState).dump_python(stream, mode="json")
+        workflow.continue_as_new(AgentInput(agent=input.agent, chat=True, checkpoint=checkpoint, stream=carried))
 
     @workflow.update
     async def send_message(self, text: str) -> str:

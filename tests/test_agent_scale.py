@@ -370,3 +370,29 @@ async def test_a_chat_whose_transcript_cannot_be_stored_goes_on_in_the_same_run(
         if event.activity_task_scheduled_event_attributes.activity_type.name == "durable_llm.save_transcript"
     ]
     assert len(saves) >= 2  # tried again after a later model call
+
+
+async def test_a_follower_keeps_receiving_the_events_of_a_chat_across_its_continue_as_new(hopping_env):
+    from durable_llm import follow
+    from durable_llm.events import ConversationEnded, Delta, UserMessage
+
+    plugin = DurableLLMPlugin(scripted_models={"echo": ScriptedModel(echo)})
+    async with agent_worker(hopping_env, plugin) as (client, queue):
+        handle = await start_chat(client, queue)
+        events = []
+
+        async def follower() -> None:
+            async for event in follow(client, handle.id):
+                events.append(event)
+
+        following = asyncio.ensure_future(follower())
+        replies = [await send_message(handle, f"message {i}") for i in range(12)]
+        status = await handle.query(AgentWorkflow.status)
+        await end(handle)
+        await asyncio.wait_for(following, timeout=30)
+
+    assert status.run >= 2  # the chat continued as new while followed
+    assert [e.text for e in events if isinstance(e, UserMessage)] == [f"message {i}" for i in range(12)]
+    assert [e.text for e in events if isinstance(e, Delta)] == replies
+    assert [e.offset for e in events] == list(range(len(events)))  # one sequence of offsets across the runs
+    assert isinstance(events[-1], ConversationEnded)

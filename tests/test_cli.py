@@ -424,7 +424,7 @@ def test_a_query_no_worker_answers_ends_in_a_clear_error(server, monkeypatch):
 
     from durable_llm.cli import workers
     from durable_llm.cli.exit import CommandError
-    from durable_llm.follow import read_messages
+    from durable_llm.queries import read_messages
 
     monkeypatch.setattr(workers, "WORKER_WAIT", 1.0)
 

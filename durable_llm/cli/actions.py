@@ -164,7 +164,7 @@ async def history(settings: Settings, conversation: str, as_json: bool) -> None:
     """Print a conversation (or its JSON): messages with tool call ids, calls awaiting approval, usage."""
     from temporalio.client import WorkflowExecutionStatus
 
-    from durable_llm.follow import read_messages
+    from durable_llm.queries import read_messages
     from durable_llm.workflow import AgentWorkflow
 
     pending = ()
@@ -276,7 +276,7 @@ def _check_offline(worker: bool, offline: bool) -> None:
 async def _print_so_far(handle: WorkflowHandle[Any, Any]) -> int:
     """Print the conversation's messages so far; returns how many."""
     from durable_llm.cli.workers import answered_in_time, query_timeout
-    from durable_llm.follow import read_messages
+    from durable_llm.queries import read_messages
 
     with answered_in_time(handle.id):
         messages = await read_messages(handle, rpc_timeout=query_timeout())

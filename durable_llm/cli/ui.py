@@ -245,7 +245,7 @@ async def _conversation(client: Client, conversation_id: str, temporal_ui: str |
     from temporalio.contrib.workflow_streams import WorkflowStreamClient
     from temporalio.service import RPCError, RPCStatusCode
 
-    from durable_llm.follow import read_messages
+    from durable_llm.queries import read_messages
     from durable_llm.workflow import AgentWorkflow
 
     handle = client.get_workflow_handle(conversation_id, result_type=AgentResult)

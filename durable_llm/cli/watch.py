@@ -98,7 +98,7 @@ async def follow(
 
 async def _print_new(handle: WorkflowHandle[Any, Any], offset: int) -> int:
     from durable_llm.cli.workers import answered_in_time, query_timeout
-    from durable_llm.follow import read_messages
+    from durable_llm.queries import read_messages
 
     with answered_in_time(handle.id):
         messages = await read_messages(handle, offset, rpc_timeout=query_timeout())

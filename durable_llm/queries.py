@@ -1,6 +1,7 @@
-"""Following a conversation from a client: its new messages and what the agent is doing, as they come.
+"""Reading a conversation through its queries: its messages (`read_messages`) and, by polling,
+what is new in it (`follow_conversation`; `durable_llm.follow` streams its events instead).
 
-Every look is two queries (the messages after those already seen, and the agent's status);
+Every look of `follow_conversation` is two queries (the messages after those already seen, and the agent's status);
 queries are not written to the workflow's history, so following costs the conversation nothing.
 Queries are answered by a worker of the conversation's task queue.
 """
