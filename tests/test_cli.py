@@ -778,7 +778,7 @@ def test_embedded_server_refuses_a_port_held_by_something_else(tmp_path):
             asyncio.run(EmbeddedServer(port=port, data_dir=tmp_path).start())
 
 
-@pytest.mark.parametrize("command", ["demo", "run", "chat", "history", "approve", "worker", "server"])
+@pytest.mark.parametrize("command", ["demo", "run", "chat", "history", "list", "approve", "worker", "server", "ui"])
 def test_help_screens_show_no_type_placeholders_and_keep_paragraphs_whole(command):
     output = runner.invoke(app, [command, "--help"], terminal_width=100).output
 
