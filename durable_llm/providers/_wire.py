@@ -28,6 +28,25 @@ def json_type(value: Any) -> str:
     return JSON_TYPES.get(type(value), type(value).__name__)
 
 
+def pop(extras: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    """Take `extras[key]` out if it has the type its neutral field needs; else leave it for replay."""
+    value = extras.get(key)
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        del extras[key]
+        return value
+    return None
+
+
+def need(extras: dict[str, Any], key: str, kind: type, at: str) -> Any:
+    """Take a required key out, or say which one is missing or has the wrong type."""
+    if key not in extras:
+        raise MalformedBody(f"{at}.{key}", "missing")
+    value = extras.pop(key)
+    if not isinstance(value, kind):
+        raise MalformedBody(f"{at}.{key}", f"expected {JSON_TYPES[kind]}, got {json_type(value)}")
+    return value
+
+
 def sse_events(text: str) -> list[dict[str, Any]]:
     """The JSON object each server-sent event of `text` carries, in order.
 

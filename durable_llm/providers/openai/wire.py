@@ -66,7 +66,9 @@ from durable_llm.conversation import (
     Usage,
     strict_schema,
 )
-from durable_llm.providers._wire import JSON_TYPES, compact_json, error_json, json_type, sse_events, stream_pieces
+from durable_llm.providers._wire import compact_json, error_json, sse_events, stream_pieces
+from durable_llm.providers._wire import need as _need
+from durable_llm.providers._wire import pop as _pop
 from durable_llm.providers.base import DeltaKind, MalformedBody, StreamDelta
 from durable_llm.providers.errors import (
     ERROR_TYPES,
@@ -334,25 +336,6 @@ ADAPTER = OpenAIResponsesAdapter()
 
 
 # --- small helpers -----------------------------------------------------------------------------
-
-
-def _pop(extras: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    """Take `extras[key]` out if it has the type its neutral field needs; else leave it for replay."""
-    value = extras.get(key)
-    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
-        del extras[key]
-        return value
-    return None
-
-
-def _need(extras: dict[str, Any], key: str, kind: type, at: str) -> Any:
-    """Take a required key out, or say which one is missing or wrong."""
-    if key not in extras:
-        raise MalformedBody(f"{at}.{key}", "missing")
-    value = extras.pop(key)
-    if not isinstance(value, kind):
-        raise MalformedBody(f"{at}.{key}", f"expected {JSON_TYPES[kind]}, got {json_type(value)}")
-    return value
 
 
 def _pd(details: dict[str, Any]) -> ProviderDetails:

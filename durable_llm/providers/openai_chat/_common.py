@@ -9,8 +9,6 @@ from typing import Any
 from pydantic import JsonValue
 
 from durable_llm.conversation import ProviderDetails
-from durable_llm.providers._wire import JSON_TYPES, json_type
-from durable_llm.providers.base import MalformedBody
 
 PROVIDER = "openai_chat"
 API = "chat_completions"
@@ -22,25 +20,6 @@ MARKERS = frozenset(
     }
 )
 """Keys of `provider_details["openai_chat"]` that are ours, not the vendor's (see the package docstring)."""
-
-
-def pop(extras: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    """Take `extras[key]` out if it has the type its neutral field needs; else leave it for replay."""
-    value = extras.get(key)
-    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
-        del extras[key]
-        return value
-    return None
-
-
-def need(extras: dict[str, Any], key: str, kind: type, at: str) -> Any:
-    """Take a required key out, or say which one is missing or has the wrong type."""
-    if key not in extras:
-        raise MalformedBody(f"{at}.{key}", "missing")
-    value = extras.pop(key)
-    if not isinstance(value, kind):
-        raise MalformedBody(f"{at}.{key}", f"expected {JSON_TYPES[kind]}, got {json_type(value)}")
-    return value
 
 
 def pd(details: dict[str, Any]) -> ProviderDetails:

@@ -7,10 +7,10 @@ import re
 from typing import Any
 
 from durable_llm.conversation import Message, ModelRequest, ModelResponse, Usage
-from durable_llm.providers._wire import sse_events
+from durable_llm.providers._wire import pop, sse_events
 from durable_llm.providers.base import MalformedBody, StreamDelta
 from durable_llm.providers.errors import ServerError
-from durable_llm.providers.openai_chat._common import PROVIDER, pd, pop
+from durable_llm.providers.openai_chat._common import PROVIDER, pd
 from durable_llm.providers.openai_chat.errors import classify
 from durable_llm.providers.openai_chat.messages import REASONING_FIELDS, Reader, Writer
 from durable_llm.providers.openai_chat.request_fields import (

@@ -18,18 +18,9 @@ from durable_llm.conversation import (
     ToolCallPart,
     ToolResultPart,
 )
-from durable_llm.providers._wire import compact_json
+from durable_llm.providers._wire import compact_json, need, pop
 from durable_llm.providers.base import MalformedBody
-from durable_llm.providers.openai_chat._common import (
-    MARKERS,
-    PROVIDER,
-    details_of,
-    need,
-    parse_arguments,
-    pd,
-    pop,
-    restore,
-)
+from durable_llm.providers.openai_chat._common import MARKERS, PROVIDER, details_of, parse_arguments, pd, restore
 
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 """Where servers put visible reasoning: vLLM, DeepSeek (`reasoning_content`); OpenRouter, Groq, Ollama (`reasoning`)."""

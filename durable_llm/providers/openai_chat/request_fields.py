@@ -7,8 +7,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from durable_llm.conversation import OutputSchema, ProviderTool, Tool, ToolChoice, ToolSpec, strict_schema
+from durable_llm.providers._wire import need, pop
 from durable_llm.providers.base import MalformedBody
-from durable_llm.providers.openai_chat._common import PROVIDER, details_of, need, pd, pop, restore
+from durable_llm.providers.openai_chat._common import PROVIDER, details_of, pd, restore
 
 _TOOL_CHOICE_MODES = ("auto", "none", "required")
 

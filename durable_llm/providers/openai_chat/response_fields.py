@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from durable_llm.conversation import Part, StopReason, ToolCallPart, Usage
-from durable_llm.providers.openai_chat._common import details_of, pd, pop, restore
+from durable_llm.providers._wire import pop
+from durable_llm.providers.openai_chat._common import details_of, pd, restore
 
 _FINISH: dict[str, StopReason] = {
     "stop": "end_turn",

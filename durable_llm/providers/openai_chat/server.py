@@ -11,9 +11,9 @@ from typing import Any
 
 from durable_llm.conversation import ModelRequest, ModelResponse, Tool
 from durable_llm.providers._serving import ServedRequest
-from durable_llm.providers._wire import stream_pieces
+from durable_llm.providers._wire import pop, stream_pieces
 from durable_llm.providers.base import MalformedBody
-from durable_llm.providers.openai_chat._common import PROVIDER, pop
+from durable_llm.providers.openai_chat._common import PROVIDER
 from durable_llm.providers.openai_chat.messages import REASONING_FIELDS, Reader, Writer
 from durable_llm.providers.openai_chat.request_fields import (
     decode_output_schema,
