@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import math
+import re
 import time
 from collections.abc import Mapping
 from typing import Literal
@@ -164,3 +165,15 @@ def kind_from_status(status: int) -> ErrorKind:
     if status >= 500:
         return "server_error"
     return _CLIENT_ERROR_KINDS.get(status, "bad_request")
+
+
+_TRY_AGAIN_IN = re.compile(r"try again in (?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?", re.I)
+
+
+def retry_after_from_message(message: str) -> float | None:
+    """Seconds from "Please try again in 1m2.5s" / "in 20ms", as OpenAI-style APIs write in rate-limit messages."""
+    match = _TRY_AGAIN_IN.search(message)
+    if match is None or not any(match.groups()):
+        return None
+    hours, minutes, seconds, millis = (float(group) if group else 0.0 for group in match.groups())
+    return hours * 3600 + minutes * 60 + seconds + millis / 1000

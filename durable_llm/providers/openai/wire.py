@@ -77,6 +77,7 @@ from durable_llm.providers.errors import (
     ServerError,
     kind_from_status,
     retry_after_from_headers,
+    retry_after_from_message,
 )
 
 PROVIDER = "openai"
@@ -1102,7 +1103,6 @@ _ADVICE: dict[ErrorKind, str] = {
     "quota_exhausted": "the account is out of credits or over its spending limit; add credits or raise the "
     "limit in the OpenAI billing settings (retrying will not help)",
 }
-_RETRY_HINT = re.compile(r"try again in (?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?", re.I)
 
 
 def _classify(status: int | None, codes: tuple[str, ...], message: str) -> ErrorKind:
@@ -1121,15 +1121,6 @@ def _classify(status: int | None, codes: tuple[str, ...], message: str) -> Error
     return kind_from_status(status) if status is not None else "server_error"
 
 
-def _retry_hint(message: str) -> float | None:
-    """Seconds from "Please try again in 1m2.5s" / "in 20ms", as OpenAI writes in rate-limit messages."""
-    match = _RETRY_HINT.search(message)
-    if match is None or not any(match.groups()):
-        return None
-    hours, minutes, seconds, millis = (float(group) if group else 0.0 for group in match.groups())
-    return hours * 3600 + minutes * 60 + seconds + millis / 1000
-
-
 def _error(status: int | None, headers: Mapping[str, str], error: dict[str, Any], raw: str) -> ProviderError:
     message = str(error.get("message") or "").strip() or (f"HTTP {status}" if status else "stream error")
     codes = tuple(str(error[key]) for key in ("code", "type") if error.get(key))
@@ -1138,7 +1129,7 @@ def _error(status: int | None, headers: Mapping[str, str], error: dict[str, Any]
     if kind in ("rate_limited", "overloaded", "server_error", "timeout"):
         retry_after = retry_after_from_headers(headers)
         if retry_after is None:
-            retry_after = _retry_hint(message)
+            retry_after = retry_after_from_message(message)
     return ERROR_TYPES[kind](
         f"{message} ({_ADVICE[kind]})",
         provider=PROVIDER,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +13,7 @@ from durable_llm.providers.errors import (
     ProviderError,
     kind_from_status,
     retry_after_from_headers,
+    retry_after_from_message,
 )
 from durable_llm.providers.openai_chat._common import PROVIDER
 
@@ -45,7 +45,6 @@ _ADVICE: dict[ErrorKind, str] = {
     "content_filtered": "the server's safety system blocked the input or output; rephrase the request",
     "quota_exhausted": "the account is out of credits or over its spending limit (retrying will not help)",
 }
-_RETRY_HINT = re.compile(r"try again in (?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?", re.I)
 
 
 def decode_error(status: int | None, headers: Mapping[str, str], body: bytes) -> ProviderError:
@@ -83,7 +82,7 @@ def classify(status: int | None, headers: Mapping[str, str], error: dict[str, An
     if kind in RETRYABLE_KINDS:
         retry_after = retry_after_from_headers(headers)
         if retry_after is None:
-            retry_after = _retry_hint(message)
+            retry_after = retry_after_from_message(message)
     return ERROR_TYPES[kind](
         f"{message} ({_ADVICE[kind]})",
         provider=PROVIDER,
@@ -108,12 +107,3 @@ def _kind(status: int | None, codes: tuple[str, ...], message: str) -> ErrorKind
         if code in _CODE_KINDS:
             return _CODE_KINDS[code]
     return kind_from_status(status) if status is not None else "server_error"
-
-
-def _retry_hint(message: str) -> float | None:
-    """Seconds from "Please try again in 1m2.5s" / "in 20ms", as OpenAI and Groq write in rate-limit messages."""
-    match = _RETRY_HINT.search(message)
-    if match is None or not any(match.groups()):
-        return None
-    hours, minutes, seconds, millis = (float(group) if group else 0.0 for group in match.groups())
-    return hours * 3600 + minutes * 60 + seconds + millis / 1000
