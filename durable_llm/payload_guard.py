@@ -10,8 +10,7 @@ raises `PayloadTooLarge` (non-retryable) where the code that made the value can 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import temporalio.client
@@ -92,17 +91,9 @@ class PayloadGuard(temporalio.client.Interceptor, Interceptor):
     data converter, or it will reject payloads the storage would have taken.
     """
 
-    def __init__(
-        self,
-        storage: ExternalStorage | None = None,
-        *,
-        limit: int = PAYLOAD_LIMIT,
-        task_timeouts: Mapping[str, timedelta] | None = None,
-    ):
+    def __init__(self, storage: ExternalStorage | None = None, *, limit: int = PAYLOAD_LIMIT):
         self.storage = storage
         self.limit = limit
-        self.task_timeouts = dict(task_timeouts or {})
-        """Workflow task timeouts by workflow type, for workflows started without one."""
 
     def check(self, values: Sequence[Any], *, what: str, converter: PayloadConverter | None = None) -> None:
         """Raise `PayloadTooLarge` if `values`, serialized as one payload field, would be over the limit."""
@@ -209,8 +200,6 @@ class _GuardedClient(temporalio.client.OutboundInterceptor):
 
     async def start_workflow(self, input: temporalio.client.StartWorkflowInput) -> temporalio.client.WorkflowHandle:
         self._guard.check(input.args, what=f"the input of workflow {input.workflow!r}")
-        if input.workflow in self._guard.task_timeouts and input.task_timeout is None:
-            input.task_timeout = self._guard.task_timeouts[input.workflow]
         return await super().start_workflow(input)
 
     async def signal_workflow(self, input: temporalio.client.SignalWorkflowInput) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+import temporalio.client
 from temporalio import activity
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import (
@@ -118,7 +119,7 @@ class DurableLLMPlugin(SimplePlugin):
             workflow_runner=_with_passthrough,
             activities=self.agent_activities.definitions(),
             workflows=_with_agent_workflow,
-            interceptors=[PayloadGuard(self.storage, task_timeouts={AGENT_WORKFLOW: WORKFLOW_TASK_TIMEOUT})],
+            interceptors=[PayloadGuard(self.storage), _QuickFailover()],
         )
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
@@ -148,6 +149,20 @@ class DurableLLMPlugin(SimplePlugin):
                 converter, failure_converter_class=DefaultFailureConverterWithEncodedAttributes
             )
         return converter if self.storage is None else with_external_storage(converter, self.storage)
+
+
+class _QuickFailover(temporalio.client.Interceptor):
+    """Starts an `AgentWorkflow` given no workflow task timeout with `WORKFLOW_TASK_TIMEOUT`."""
+
+    def intercept_client(self, next: temporalio.client.OutboundInterceptor) -> temporalio.client.OutboundInterceptor:
+        return _QuickFailoverClient(next)
+
+
+class _QuickFailoverClient(temporalio.client.OutboundInterceptor):
+    async def start_workflow(self, input: temporalio.client.StartWorkflowInput) -> temporalio.client.WorkflowHandle:
+        if input.workflow == AGENT_WORKFLOW and input.task_timeout is None:
+            input.task_timeout = WORKFLOW_TASK_TIMEOUT
+        return await super().start_workflow(input)
 
 
 def _with_agent_workflow(existing: Sequence[type] | None) -> list[type]:

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import re
+from datetime import timedelta
 
 import pytest
 from agent_kit import add, agent_worker, get_weather, new_id, wait_for_state
@@ -389,3 +390,23 @@ async def test_a_replayer_with_agent_workflow_listed_and_the_plugin_replays(temp
 def test_a_model_string_with_whitespace_or_control_characters_is_refused(model):
     with pytest.raises(ValueError, match="model"):
         Agent(model=model)
+
+
+async def test_a_chat_started_through_the_plugin_fails_over_within_seconds(temporal_env):
+    plugin = DurableLLMPlugin(scripted_models={"echo": _echo_model()})
+    async with agent_worker(temporal_env, plugin) as (client, queue):
+        agent = Agent(model="test:echo")
+        handle = await client.start_workflow(
+            AgentWorkflow.run, AgentInput(agent=agent, chat=True), id=new_id(), task_queue=queue
+        )
+        given = await client.start_workflow(
+            AgentWorkflow.run,
+            AgentInput(agent=agent, chat=True),
+            id=new_id(),
+            task_queue=queue,
+            task_timeout=timedelta(seconds=9),
+        )
+        assert (await handle.describe()).raw_description.execution_config.default_workflow_task_timeout.seconds == 4
+        assert (await given.describe()).raw_description.execution_config.default_workflow_task_timeout.seconds == 9
+        for running in (handle, given):
+            await running.terminate()
