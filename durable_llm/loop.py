@@ -44,6 +44,7 @@ from durable_llm.agent import (
 )
 from durable_llm.conversation import Message, ModelResponse, TextPart, ToolCallPart, ToolResultPart, Usage
 from durable_llm.events import (
+    AnswerWritten,
     ApprovalRequested,
     Event,
     EventSink,
@@ -52,6 +53,7 @@ from durable_llm.events import (
     TurnFinished,
     UserMessage,
 )
+from durable_llm.progress import answer_streams, call_name
 
 TRANSCRIPT_QUERY = "durable_llm.transcript"
 """The query the model activity reads the transcript with; a second session in one workflow gets ".2"."""
@@ -94,7 +96,7 @@ class AgentSession:
     ) -> None:
         """`checkpoint`: the conversation before `messages`, to `restore`; `stored`: the snapshot
         already holding the first of `messages` (so a `checkpoint()` stores only the rest);
-        `events`: where to publish what happens (`durable_llm.events`), the answers' pieces included."""
+        `events`: where to publish what happens (`durable_llm.events`); with it, answers stream."""
         self.agent = agent
         self._events = events
         self.messages: list[Message] = list(messages)
@@ -279,9 +281,10 @@ class AgentSession:
 
     async def _call_model(self) -> ModelResponse:
         self._phase = "thinking"
+        turn, agent = self._turn(), self.agent.name
         response = await workflow.execute_activity(
             MODEL_ACTIVITY,
-            self._turn(),
+            turn,
             result_type=ModelResponse,
             start_to_close_timeout=self.agent.model_timeout,
             heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,
@@ -290,6 +293,8 @@ class AgentSession:
         self.messages.append(response.message)
         self.usage += response.usage
         self.turns += 1
+        # Followers finish the answer they watched being written with what was recorded.
+        self._emit(AnswerWritten(call=call_name(turn.version), agent=agent, streams=answer_streams(response.message)))
         return response
 
     async def _run_tools(self, calls: Sequence[ToolCallPart]) -> tuple[ToolResultPart, ...]:
