@@ -137,3 +137,43 @@ async def test_a_client_in_another_process_gets_the_answer_as_written_and_resume
         shown += delta["text"]
     assert shown == LONG_ANSWER
     assert len(deltas) > 3
+
+
+async def _one_exchange_history(client, task_queue: str, followed: bool) -> list:
+    handle = await client.start_workflow(
+        AgentWorkflow.run,
+        AgentInput(agent=Agent(model="openai:gpt-4.1-mini"), chat=True),
+        id=new_id(),
+        task_queue=task_queue,
+    )
+    answer = asyncio.ensure_future(send_message(handle, "Count to 300."))
+    if followed:
+        deltas = []
+        async for event in follow(client, handle.id):
+            deltas += [event] if isinstance(event, Delta) else []
+            if isinstance(event, TurnFinished):
+                break
+        assert len(deltas) > 1 and "".join(d.text for d in deltas) == LONG_ANSWER
+    assert await answer == LONG_ANSWER
+    await handle.signal(AgentWorkflow.end_conversation)
+    await handle.result()
+    return list((await handle.fetch_history()).events)
+
+
+async def test_a_followed_streamed_exchange_adds_nothing_to_the_history(temporal_env, monkeypatch):
+    from temporalio.api.history.v1 import History
+
+    import durable_llm.activities
+
+    with FakeVendorServer("openai", [reply(LONG_ANSWER)] * 2, event_interval=0.005) as vendor:
+        for key, value in vendor.env().items():
+            monkeypatch.setenv(key, value)
+        async with agent_worker(temporal_env, DurableLLMPlugin()) as (client, task_queue):
+            with monkeypatch.context() as unstreamed:  # the same exchange, its answer neither streamed nor reported
+                unstreamed.setattr(durable_llm.activities, "_answer_reporter", lambda turn, agent: None)
+                plain = await _one_exchange_history(client, task_queue, followed=False)
+            streamed = await _one_exchange_history(client, task_queue, followed=True)
+
+    assert [e.event_type for e in streamed] == [e.event_type for e in plain]  # no signal, no update of a follower
+    plain_bytes, streamed_bytes = History(events=plain).ByteSize(), History(events=streamed).ByteSize()
+    assert abs(streamed_bytes - plain_bytes) < plain_bytes * 0.02, (plain_bytes, streamed_bytes)

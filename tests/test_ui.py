@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-ANSWER = " ".join(f"Oslo{i}" for i in range(150))  # streamed in many pieces, ~1 s
+ANSWER = " ".join(f"Oslo{i}" for i in range(150))  # streamed in many pieces, ~2 s
 SCREENSHOT = os.environ.get("DURABLE_LLM_UI_SCREENSHOT")
 """Also save the screenshot there (how docs/ui.png is made)."""
 
@@ -55,7 +55,7 @@ async def web_chat(env, monkeypatch, token: str | None = None) -> AsyncIterator[
     from durable_llm.cli.ui import make_app
 
     script = [call_tools(("get_time", {"city": "Oslo"})), reply(ANSWER)]
-    with FakeVendorServer("openai", script, event_interval=0.01) as vendor:
+    with FakeVendorServer("openai", script, event_interval=0.02) as vendor:
         for key, value in vendor.env().items():
             monkeypatch.setenv(key, value)
         plugin = DurableLLMPlugin(tools=[get_time])
