@@ -47,8 +47,8 @@ class AgentWorkflow:
     next run starts from a `Checkpoint`. A `send_message` arriving meanwhile is refused with
     `CONTINUING_AS_NEW`; `durable_llm.send_message` sends it again.
 
-    It hosts a workflow stream of `durable_llm.events` (read them with `durable_llm.follow`),
-    carried on across continue-as-new by its offset (the events themselves stay behind).
+    It hosts a workflow stream of `durable_llm.events` (read them with `durable_llm.follow`), in
+    memory, carried on across continue-as-new with its offset and its last few events.
     """
 
     @workflow.init
