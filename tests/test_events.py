@@ -146,6 +146,9 @@ async def _one_exchange_history(client, task_queue: str, followed: bool) -> list
         id=new_id(),
         task_queue=task_queue,
     )
+    # Both begin once the workflow's first task is done: a query arriving with it (here the follower's
+    # first) can make the worker leave an update of that task unprocessed, costing one more task, once.
+    await handle.query(AgentWorkflow.status)
     answer = asyncio.ensure_future(send_message(handle, "Count to 300."))
     if followed:
         deltas = []
@@ -177,3 +180,20 @@ async def test_a_followed_streamed_exchange_adds_nothing_to_the_history(temporal
     assert [e.event_type for e in streamed] == [e.event_type for e in plain]  # no signal, no update of a follower
     plain_bytes, streamed_bytes = History(events=plain).ByteSize(), History(events=streamed).ByteSize()
     assert abs(streamed_bytes - plain_bytes) < plain_bytes * 0.02, (plain_bytes, streamed_bytes)
+
+
+async def test_following_an_ended_conversation_reads_its_events_and_ends(temporal_env):
+    plugin = DurableLLMPlugin(scripted_models={"hello": ScriptedModel(["Hello there."])})
+    async with agent_worker(temporal_env, plugin) as (client, task_queue):
+        handle = await client.start_workflow(
+            AgentWorkflow.run,
+            AgentInput(agent=Agent(model="test:hello"), message="Hi"),
+            id=new_id(),
+            task_queue=task_queue,
+        )
+        await handle.result()
+        events = [event async for event in follow(client, handle.id)]
+        tail = [event async for event in follow(client, handle.id, after=events[0])]
+
+    assert [type(e) for e in events] == [UserMessage, Delta, TurnFinished, ConversationEnded]
+    assert events[1].text == "Hello there." and tail == events[1:]
