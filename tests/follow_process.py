@@ -8,6 +8,7 @@ Stops after that many `Delta` events (0: at the end of the exchange, its `TurnFi
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 from temporalio.client import Client
@@ -32,3 +33,5 @@ async def main(address: str, namespace: str, conversation_id: str, after: str, d
 
 if __name__ == "__main__":
     asyncio.run(main(*sys.argv[1:6]))
+    sys.stdout.flush()
+    os._exit(0)  # skips interpreter teardown, which can crash with Temporal's core threads (sdk-python#300)
