@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from durable_llm.agent import Agent, AgentInput, AgentResult, Checkpoint, ToolOptions
 from durable_llm.config import ConfigError, Settings, load_settings
+from durable_llm.output import OutputRejected
 from durable_llm.conversation import (
     MediaPart,
     Message,
@@ -63,6 +64,7 @@ __all__ = [
     "MissingDocstringWarning",
     "ModelRequest",
     "ModelResponse",
+    "OutputRejected",
     "PayloadGuard",
     "PayloadTooLarge",
     "ProviderError",

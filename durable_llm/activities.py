@@ -332,6 +332,7 @@ class AgentActivities:
             top_p=agent.top_p,
             stop=agent.stop,
             seed=agent.seed,
+            output_schema=agent.output_schema.request_schema() if agent.output_schema else None,
             provider_options=agent.provider_options,
         )
 

@@ -6,12 +6,14 @@ must serialise, and its JSON outlives code releases like any workflow history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from pydantic import Field, JsonValue, field_validator, model_validator
+from pydantic import Field, JsonValue, PrivateAttr, TypeAdapter, field_validator, model_validator
 
 from durable_llm.conversation import FrozenModel, Message, ToolSpec, Usage
+from durable_llm.output import OutputSpec, OutputValidator
 from durable_llm.providers.base import split_model
 
 if TYPE_CHECKING:
@@ -85,6 +87,12 @@ class Agent(FrozenModel):
     `tools` takes functions (turned into `ToolSpec`s here), `ToolSpec`s, or the names of tools
     registered with the worker's `DurableLLMPlugin`; the functions themselves run on the worker,
     which must have them registered. `max_turns` bounds the model calls made for one user message.
+
+    `output_type` (a pydantic model, dataclass, TypedDict, `list[...]` or primitive) asks for a
+    typed final answer: the model is given its JSON schema through the vendor's structured output,
+    the answer is validated (and `output_validator` functions run), and an answer that fails goes
+    back to the model with the errors, up to `output_retries` times. The schema is kept in
+    `output_schema` (serialised with the agent); the type itself is not, see `durable_llm.output`.
     """
 
     name: str = "agent"
@@ -101,6 +109,47 @@ class Agent(FrozenModel):
     max_turns: int = Field(default=10, ge=1)
     model_timeout: timedelta = timedelta(minutes=10)
     model_retry: RetryOptions = RetryOptions(maximum_attempts=6, maximum_interval=timedelta(minutes=1))
+    output_schema: OutputSpec | None = None
+    output_retries: int = Field(default=1, ge=0)
+
+    _output_type: Any = PrivateAttr(default=None)
+    _output_validators: list[OutputValidator] = PrivateAttr(default_factory=list)
+
+    def __init__(self, /, output_type: Any = None, **data: Any) -> None:
+        if output_type is not None:
+            if data.get("output_schema") is not None:
+                raise ValueError("give output_type or output_schema, not both")
+            data["output_schema"] = OutputSpec.for_type(output_type)
+        super().__init__(**data)
+        self._output_type = output_type
+
+    def __eq__(self, other: object) -> bool:
+        # The same agent whether or not it still holds its Python output type (it does not after deserialising).
+        if not isinstance(other, Agent):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = FrozenModel.__hash__
+
+    @property
+    def output_type(self) -> Any:
+        """The Python type of the final answer, if this agent was built with one (None after deserialising)."""
+        return self._output_type
+
+    @property
+    def output_validators(self) -> tuple[OutputValidator, ...]:
+        """The functions registered with `output_validator`."""
+        return tuple(self._output_validators)
+
+    def output_validator(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Decorator: `fn(answer)` returns the answer (or a replacement) or raises `OutputRejected(message)`.
+
+        It runs in workflow code (keep it deterministic: no I/O, clocks or randomness), wherever
+        this `Agent` object runs (`run_agent` in your workflow); it does not travel with the agent's
+        JSON to an `AgentWorkflow` started from a client.
+        """
+        self._output_validators.append(fn)
+        return fn
 
     @field_validator("model")
     @classmethod
@@ -253,11 +302,30 @@ class HistoryPage(FrozenModel):
     messages: tuple[Message, ...]
 
 
-class AgentResult(FrozenModel):
-    """What running an agent produced: the final answer, the whole conversation and its cost."""
+OutputT = TypeVar("OutputT")
+T = TypeVar("T")
 
-    output: str
+
+class AgentResult(FrozenModel, Generic[OutputT]):
+    """What running an agent produced: the final answer, the whole conversation and its cost.
+
+    `output` is the last answer's text, or with an `output_type` its value: typed where the type
+    is known, else JSON. A client reads it typed by asking for `AgentResult[Refund]` as the
+    workflow's result type, or with `output_as(Refund)`.
+    """
+
+    output: OutputT
     messages: tuple[Message, ...]
     usage: Usage
     turns: int
     stop_reason: StopReason
+
+    @property
+    def text(self) -> str:
+        """The text of the last answer (with an output type: its JSON)."""
+        last = next((m for m in reversed(self.messages) if m.role == "assistant"), None)
+        return last.text if last else ""
+
+    def output_as(self, output_type: type[T]) -> T:
+        """`output` validated as `output_type` (e.g. the JSON of an `AgentWorkflow`'s result as a `Refund`)."""
+        return TypeAdapter(output_type).validate_python(self.output)

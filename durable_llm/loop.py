@@ -13,6 +13,7 @@ import asyncio
 import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -42,6 +43,7 @@ from durable_llm.agent import (
     TranscriptSnapshot,
 )
 from durable_llm.conversation import Message, ModelResponse, TextPart, ToolCallPart, ToolResultPart, Usage
+from durable_llm.output import OutputInvalid, check_output, retry_prompt
 
 TRANSCRIPT_QUERY = "durable_llm.transcript"
 """The query the model activity reads the transcript with; a second session in one workflow gets ".2"."""
@@ -92,6 +94,8 @@ class AgentSession:
         self._pending: dict[str, PendingApproval] = {}
         self._decisions: dict[str, tuple[bool, str | None]] = {}
         self._failed: list[FailedExchange] = list(checkpoint.failed_exchanges) if checkpoint else []
+        # The checked final answer of an agent with an output type, and the message count it belongs to.
+        self._output: tuple[int, Any] | None = None
         self._query = _register_transcript_query(self._transcript)
         info = workflow.info()
         share_in_process(info.workflow_id, info.run_id, self._query, self)
@@ -112,11 +116,22 @@ class AgentSession:
             raise
 
     async def _exchange(self) -> AgentResult:
+        rejected = 0
         for turn in range(1, self.agent.max_turns + 1):
             response = await self._call_model()
             calls = response.message.tool_calls
             if not calls:
-                return self._idle("completed")
+                if self.agent.output_schema is None:
+                    return self._idle("completed")
+                try:
+                    self._output = (len(self.messages), self._checked_output(response.message.text))
+                    return self._idle("completed")
+                except OutputInvalid as problem:
+                    rejected += 1
+                    if rejected > self.agent.output_retries:
+                        raise self._output_failure(problem, rejected) from None
+                    self.messages.append(Message(role="user", parts=(TextPart(text=retry_prompt(str(problem))),)))
+                    continue
             if turn == self.agent.max_turns:
                 # Answer every call so the transcript stays valid for the next message, but run none:
                 # the model would never see what they did.
@@ -126,6 +141,20 @@ class AgentSession:
                 results = await self._run_tools(calls)
             self.messages.append(Message(role="tool", parts=results))
         return self._idle("max_turns")
+
+    def _checked_output(self, text: str) -> Any:
+        assert self.agent.output_schema is not None
+        return check_output(self.agent.output_schema, text, self.agent.output_type, self.agent.output_validators)
+
+    def _output_failure(self, problem: OutputInvalid, answers: int) -> ApplicationError:
+        spec = self.agent.output_schema
+        assert spec is not None
+        return ApplicationError(
+            f"{self.agent.name}: none of the model's {answers} answers was a valid {spec.name} "
+            f"(output_retries={self.agent.output_retries}); the last one was refused because {problem}",
+            type="output_invalid",
+            non_retryable=True,
+        )
 
     async def restore(self) -> None:
         """Load the messages of the runs before a continue-as-new; call before anything else."""
@@ -181,10 +210,19 @@ class AgentSession:
         self._phase = "done"
 
     def result(self, stop_reason: StopReason) -> AgentResult:
-        """The conversation so far, with the last assistant text as the output."""
+        """The conversation so far, with the last answer (its text, or its value with an output type) as the output."""
         last = next((m for m in reversed(self.messages) if m.role == "assistant"), None)
+        output: Any = last.text if last else ""
+        if self.agent.output_schema is not None:
+            if self._output is not None and self._output[0] == len(self.messages):
+                output = self._output[1]
+            else:  # e.g. the end of a chat that continued as new since its last answer
+                try:
+                    output = check_output(self.agent.output_schema, output, self.agent.output_type)
+                except OutputInvalid:
+                    output = None
         return AgentResult(
-            output=last.text if last else "",
+            output=output,
             messages=tuple(self.messages),
             usage=self.usage,
             turns=self.turns,

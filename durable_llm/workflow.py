@@ -98,7 +98,7 @@ class AgentWorkflow:
         await workflow.wait_condition(lambda: not self._starting)
         async with self._one_at_a_time:
             result = await self._session.run(text)
-        return result.output
+        return result.text
 
     @send_message.validator
     def _accept_message(self, text: str) -> None:

@@ -26,6 +26,7 @@ sys.path.insert(0, str(EXAMPLES))
 
 import embed_in_existing_workflow  # noqa: E402
 import human_in_the_loop  # noqa: E402
+import structured_output  # noqa: E402
 import switch_provider  # noqa: E402
 
 VENDOR_VARIABLES = (
@@ -273,3 +274,22 @@ async def test_a_refund_waits_for_a_person_then_runs_or_is_refused(fakes, tempor
         and e.activity_task_scheduled_event_attributes.activity_type.name == "issue_refund"
     ]
     assert len(ran) == (1 if approved else 0)
+
+
+# -- examples/structured_output.py ---------------------------------------------------------------
+
+
+async def test_a_typed_refund_is_corrected_until_it_validates_and_meets_the_policy(fakes, temporal_env):
+    (server,) = fakes(structured_output.scripted_model, providers=("anthropic",)).values()
+    client = client_for(temporal_env, DurableLLMPlugin())
+
+    async with Worker(client, task_queue=structured_output.TASK_QUEUE, workflows=[structured_output.DecideRefund]):
+        refund = await structured_output.decide_in_your_workflow(client, "Order A17 arrived broken; it cost 80.")
+        result = await structured_output.decide_from_a_client(client, "Order B2 arrived late.")
+
+    assert refund == structured_output.Refund(order_id="A17", amount=40, reason="arrived broken")
+    assert isinstance(result.output, structured_output.Refund) and result.turns == 1
+    corrections = [r.messages[-1].text for r in server.requests[1:3]]
+    assert "amount" in corrections[0] and "Field required" in corrections[0]
+    assert "need a manager" in corrections[1]
+    assert all(r.body["output_config"]["format"]["type"] == "json_schema" for r in server.raw_requests)
