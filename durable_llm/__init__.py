@@ -4,7 +4,6 @@ from typing import TYPE_CHECKING
 
 from durable_llm.agent import Agent, AgentInput, AgentResult, Checkpoint, ToolOptions
 from durable_llm.config import ConfigError, Settings, load_settings
-from durable_llm.output import OutputRejected
 from durable_llm.conversation import (
     MediaPart,
     Message,
@@ -18,6 +17,7 @@ from durable_llm.conversation import (
     ToolSpec,
     Usage,
 )
+from durable_llm.output import OutputRejected
 from durable_llm.providers import ProviderError, get_adapter
 from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import (

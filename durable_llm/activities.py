@@ -83,6 +83,8 @@ class ModelTurn(FrozenModel):
     run_id: str | None = None
     left_out: tuple[tuple[int, int], ...] = ()
     """Ranges `(start, end)` of messages kept for the record but not sent: exchanges that failed for good."""
+    model: str | None = None
+    """The model ("provider:model") to call instead of the agent's: one of its `fallback_models`."""
 
     def sent(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
         """The messages of the transcript the model is shown: all but those `left_out`."""
@@ -174,6 +176,12 @@ class AgentActivities:
     async def call_model(self, turn: ModelTurn) -> ModelResponse:
         """Call the agent's model on the first `turn.version` messages of the conversation."""
         agent, messages = await self._transcript(turn)
+        if turn.model is not None:
+            if turn.model not in agent.fallback_models:
+                raise ApplicationError(
+                    f"{turn.model} is not one of the agent's fallback models", type="bad_request", non_retryable=True
+                )
+            agent = agent.model_copy(update={"model": turn.model})
         request = self._request(agent, turn.sent(messages))
         async with _heartbeating():
             return _storable(await self._reply(agent, request))

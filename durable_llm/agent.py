@@ -88,6 +88,12 @@ class Agent(FrozenModel):
     registered with the worker's `DurableLLMPlugin`; the functions themselves run on the worker,
     which must have them registered. `max_turns` bounds the model calls made for one user message.
 
+    `fallback_models` ("provider:model", in order) take a model call over when the model fails
+    in a way its retries could not fix: `model_retry` ran out on a retryable error (overloaded,
+    rate limited, 5xx, timeouts, connection lost), or the call timed out. The same turn goes to the
+    next model, the history projected for its vendor. Never after an error caused by the request
+    (a 400, a refused credential): that one fails as before.
+
     `output_type` (a pydantic model, dataclass, TypedDict, `list[...]` or primitive) asks for a
     typed final answer: the model is given its JSON schema through the vendor's structured output,
     the answer is validated (and `output_validator` functions run), and an answer that fails goes
@@ -111,6 +117,7 @@ class Agent(FrozenModel):
     model_retry: RetryOptions = RetryOptions(maximum_attempts=6, maximum_interval=timedelta(minutes=1))
     output_schema: OutputSpec | None = None
     output_retries: int = Field(default=1, ge=0)
+    fallback_models: tuple[str, ...] = ()
 
     _output_type: Any = PrivateAttr(default=None)
     _output_validators: list[OutputValidator] = PrivateAttr(default_factory=list)
@@ -155,6 +162,13 @@ class Agent(FrozenModel):
     @classmethod
     def _check_model(cls, value: str) -> str:
         split_model(value)
+        return value
+
+    @field_validator("fallback_models")
+    @classmethod
+    def _check_fallback_models(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for model in value:
+            split_model(model)
         return value
 
     @field_validator("tools", mode="before")
@@ -319,6 +333,8 @@ class AgentResult(FrozenModel, Generic[OutputT]):
     usage: Usage
     turns: int
     stop_reason: StopReason
+    model: str | None = None
+    """The model ("provider:model") that wrote the last answer: the agent's, or one of its `fallback_models`."""
 
     @property
     def text(self) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState, TimeoutError
 
 from durable_llm.activities import (
     LOAD_TRANSCRIPT_ACTIVITY,
@@ -62,6 +62,10 @@ _POSITIONAL_CALLS_PATCH = "durable_llm.positional_tool_calls"
 
 Runs started before it replay as they ran (an activity id built from the model's call id)."""
 
+_RETRIES_SPENT = (RetryState.MAXIMUM_ATTEMPTS_REACHED, RetryState.TIMEOUT)
+"""How a model call ended when another model may do better: its retries or its time ran out (never a
+non-retryable error, which the request itself caused)."""
+
 _KEY_PATTERN = re.compile(r"[A-Za-z0-9_.:|-]{1,100}")
 """A model's call id short and plain enough to name its call in `approve_tool_call`."""
 
@@ -96,6 +100,7 @@ class AgentSession:
         self._failed: list[FailedExchange] = list(checkpoint.failed_exchanges) if checkpoint else []
         # The checked final answer of an agent with an output type, and the message count it belongs to.
         self._output: tuple[int, Any] | None = None
+        self._answered_by: str | None = None
         self._query = _register_transcript_query(self._transcript)
         info = workflow.info()
         share_in_process(info.workflow_id, info.run_id, self._query, self)
@@ -227,6 +232,7 @@ class AgentSession:
             usage=self.usage,
             turns=self.turns,
             stop_reason=stop_reason,
+            model=self._answered_by,
         )
 
     @property
@@ -274,25 +280,40 @@ class AgentSession:
         page = self.page(snapshot.count if snapshot else offset, limit=len(self.messages))
         return TranscriptPage(agent=self.agent, snapshot=snapshot, **dict(page))
 
-    def _turn(self) -> ModelTurn:
+    def _turn(self, model: str | None = None) -> ModelTurn:
         """The reference activities read the transcript by: its query (in this run) and the message count."""
         left_out = tuple((failed.start, failed.end) for failed in self._failed)
-        return ModelTurn(query=self._query, version=len(self.messages), left_out=left_out)
+        return ModelTurn(query=self._query, version=len(self.messages), left_out=left_out, model=model)
 
     def _idle(self, stop_reason: StopReason) -> AgentResult:
         self._phase = "waiting_for_input"
         return self.result(stop_reason)
 
     async def _call_model(self) -> ModelResponse:
+        """The model's answer: from the agent's model, or the next fallback model when one fails past its retries."""
         self._phase = "thinking"
-        response = await workflow.execute_activity(
-            MODEL_ACTIVITY,
-            self._turn(),
-            result_type=ModelResponse,
-            start_to_close_timeout=self.agent.model_timeout,
-            heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,
-            retry_policy=self.agent.model_retry.to_temporal(),
-        )
+        fallbacks = iter(self.agent.fallback_models)
+        model: str | None = None  # None: the agent's own model
+        while True:
+            try:
+                response = await workflow.execute_activity(
+                    MODEL_ACTIVITY,
+                    self._turn(model),
+                    result_type=ModelResponse,
+                    start_to_close_timeout=self.agent.model_timeout,
+                    heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,
+                    retry_policy=self.agent.model_retry.to_temporal(),
+                    summary=f"fallback model {model}" if model else None,
+                )
+                break
+            except ActivityError as err:
+                if err.retry_state not in _RETRIES_SPENT or (next_model := next(fallbacks, None)) is None:
+                    raise
+                workflow.logger.warning(
+                    "%s failed past its retries (%s); trying %s", model or self.agent.model, err.cause, next_model
+                )
+                model = next_model
+        self._answered_by = model or self.agent.model
         self.messages.append(response.message)
         self.usage += response.usage
         self.turns += 1

@@ -25,6 +25,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "nws"
 sys.path.insert(0, str(EXAMPLES))
 
 import embed_in_existing_workflow  # noqa: E402
+import fallback_models  # noqa: E402
 import human_in_the_loop  # noqa: E402
 import structured_output  # noqa: E402
 import switch_provider  # noqa: E402
@@ -293,3 +294,18 @@ async def test_a_typed_refund_is_corrected_until_it_validates_and_meets_the_poli
     assert "amount" in corrections[0] and "Field required" in corrections[0]
     assert "need a manager" in corrections[1]
     assert all(r.body["output_config"]["format"]["type"] == "json_schema" for r in server.raw_requests)
+
+
+# -- examples/fallback_models.py -----------------------------------------------------------------
+
+
+async def test_an_overloaded_claude_hands_the_turn_to_openai(fakes, temporal_env):
+    servers = fakes(fallback_models.scripted_model)
+    servers["anthropic"].fail(529, times=10)
+    client = client_for(temporal_env, DurableLLMPlugin())
+
+    async with Worker(client, task_queue=fallback_models.TASK_QUEUE):
+        result = await fallback_models.ask(client, "When does my parcel ship?")
+
+    assert (result.model, result.output) == ("openai:gpt-5-mini", "Your parcel ships tomorrow.")
+    assert servers["anthropic"].calls == 2 and servers["openai"].calls == 1 and servers["gemini"].calls == 0
