@@ -47,6 +47,7 @@ from durable_llm.conversation import (
     ToolSpec,
     project,
 )
+from durable_llm.handoffs import find_agent, transfer_tool
 from durable_llm.providers.base import StreamDelta
 from durable_llm.providers.errors import ProviderError
 from durable_llm.storage import AesGcmCodec
@@ -85,6 +86,8 @@ class ModelTurn(FrozenModel):
     """Ranges `(start, end)` of messages kept for the record but not sent: exchanges that failed for good."""
     model: str | None = None
     """The model ("provider:model") to call instead of the agent's: one of its `fallback_models`."""
+    agent: str | None = None
+    """The agent of the team answering, by name (None: the conversation's own agent)."""
 
     def sent(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
         """The messages of the transcript the model is shown: all but those `left_out`."""
@@ -176,6 +179,11 @@ class AgentActivities:
     async def call_model(self, turn: ModelTurn) -> ModelResponse:
         """Call the agent's model on the first `turn.version` messages of the conversation."""
         agent, messages = await self._transcript(turn)
+        if turn.agent is not None:
+            try:
+                agent = find_agent(agent, turn.agent)
+            except LookupError as err:
+                raise ApplicationError(str(err), type="not_found", non_retryable=True) from err
         if turn.model is not None:
             if turn.model not in agent.fallback_models:
                 raise ApplicationError(
@@ -334,7 +342,7 @@ class AgentActivities:
             model=agent.model_name,
             instructions=agent.instructions,
             messages=messages,
-            tools=tuple(self._spec(tool) for tool in agent.tools),
+            tools=(*(self._spec(tool) for tool in agent.tools), *(transfer_tool(other) for other in agent.handoffs)),
             temperature=agent.temperature,
             max_output_tokens=agent.max_output_tokens,
             top_p=agent.top_p,

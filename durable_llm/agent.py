@@ -6,6 +6,7 @@ must serialise, and its JSON outlives code releases like any workflow history.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -94,6 +95,9 @@ class Agent(FrozenModel):
     next model, the history projected for its vendor. Never after an error caused by the request
     (a 400, a refused credential): that one fails as before.
 
+    `handoffs` (other agents) give the model one `transfer_to_<name>` tool each; calling one hands
+    the conversation to that agent (see `durable_llm.handoffs`).
+
     `output_type` (a pydantic model, dataclass, TypedDict, `list[...]` or primitive) asks for a
     typed final answer: the model is given its JSON schema through the vendor's structured output,
     the answer is validated (and `output_validator` functions run), and an answer that fails goes
@@ -103,6 +107,8 @@ class Agent(FrozenModel):
 
     name: str = "agent"
     model: str
+    description: str | None = None
+    """What this agent does, for the agents that may hand off to it (else its instructions say)."""
     instructions: str | None = None
     tools: tuple[ToolSpec | str, ...] = ()
     tool_options: dict[str, ToolOptions] = {}
@@ -118,6 +124,7 @@ class Agent(FrozenModel):
     output_schema: OutputSpec | None = None
     output_retries: int = Field(default=1, ge=0)
     fallback_models: tuple[str, ...] = ()
+    handoffs: tuple[Agent, ...] = ()
 
     _output_type: Any = PrivateAttr(default=None)
     _output_validators: list[OutputValidator] = PrivateAttr(default_factory=list)
@@ -185,6 +192,22 @@ class Agent(FrozenModel):
             raise ValueError(f"tool names must be unique, got {list(names)}")
         if unknown := set(self.tool_options) - set(names):
             raise ValueError(f"tool_options name tools the agent does not have: {sorted(unknown)}")
+        from durable_llm.handoffs import team, transfer_name
+
+        if bad := [o.name for o in self.handoffs if not re.fullmatch(r"[A-Za-z0-9_-]{1,52}", o.name)]:
+            raise ValueError(
+                f"agents handed off to need names of at most 52 letters, digits, '_' or '-' "
+                f"(they name the transfer tools), got {bad}"
+            )
+        if clash := set(names) & {transfer_name(other) for other in self.handoffs}:
+            raise ValueError(f"tools {sorted(clash)} have the names of this agent's transfer (handoff) tools")
+        seen: dict[str, Agent] = {}
+        for member in team(self):
+            if seen.setdefault(member.name, member) != member:
+                raise ValueError(
+                    f"two different agents in the team of {self.name!r} are named {member.name!r}: "
+                    "give each agent of a team its own name"
+                )
         return self
 
     @property
@@ -267,6 +290,9 @@ class Checkpoint(FrozenModel):
     turns: int = 0
     run: int = Field(ge=2, description="which run of the conversation this is (the first is 1)")
     failed_exchanges: tuple[FailedExchange, ...] = ()
+    agent: str | None = None
+    """The agent of the team answering (None: the conversation's own agent)."""
+    usage_by_agent: dict[str, Usage] = {}
 
 
 class AgentInput(FrozenModel):
@@ -306,6 +332,10 @@ class AgentStatus(FrozenModel):
     usage: Usage = Usage()
     run: int = Field(default=1, description="which run of the workflow: one more at each continue-as-new")
     failed_exchanges: tuple[FailedExchange, ...] = ()
+    agent: str | None = None
+    """The name of the agent answering now (in a team, the one the conversation was last handed to)."""
+    usage_by_agent: dict[str, Usage] = {}
+    """`usage` split by the agent whose model calls it paid for (agents run as tools included)."""
 
 
 class HistoryPage(FrozenModel):
@@ -335,6 +365,10 @@ class AgentResult(FrozenModel, Generic[OutputT]):
     stop_reason: StopReason
     model: str | None = None
     """The model ("provider:model") that wrote the last answer: the agent's, or one of its `fallback_models`."""
+    agent: str | None = None
+    """The name of the agent that was answering at the end (in a team, the last one handed to)."""
+    usage_by_agent: dict[str, Usage] = {}
+    """`usage` split by the agent whose model calls it paid for (agents run as tools included)."""
 
     @property
     def text(self) -> str:

@@ -43,6 +43,7 @@ from durable_llm.agent import (
     TranscriptSnapshot,
 )
 from durable_llm.conversation import Message, ModelResponse, TextPart, ToolCallPart, ToolResultPart, Usage
+from durable_llm.handoffs import find_agent, handoff_target
 from durable_llm.output import OutputInvalid, check_output, retry_prompt
 
 TRANSCRIPT_QUERY = "durable_llm.transcript"
@@ -101,6 +102,9 @@ class AgentSession:
         # The checked final answer of an agent with an output type, and the message count it belongs to.
         self._output: tuple[int, Any] | None = None
         self._answered_by: str | None = None
+        # The agent of the team now answering (None: `agent` itself), and each agent's usage.
+        self._active_name: str | None = checkpoint.agent if checkpoint else None
+        self._usage_by_agent: dict[str, Usage] = dict(checkpoint.usage_by_agent) if checkpoint else {}
         self._query = _register_transcript_query(self._transcript)
         info = workflow.info()
         share_in_process(info.workflow_id, info.run_id, self._query, self)
@@ -120,20 +124,25 @@ class AgentSession:
             self._phase = "waiting_for_input"
             raise
 
+    @property
+    def active(self) -> Agent:
+        """The agent answering now: `agent`, or the one of its team the conversation was handed to."""
+        return self.agent if self._active_name is None else find_agent(self.agent, self._active_name)
+
     async def _exchange(self) -> AgentResult:
         rejected = 0
         for turn in range(1, self.agent.max_turns + 1):
             response = await self._call_model()
             calls = response.message.tool_calls
             if not calls:
-                if self.agent.output_schema is None:
+                if self.active.output_schema is None:
                     return self._idle("completed")
                 try:
                     self._output = (len(self.messages), self._checked_output(response.message.text))
                     return self._idle("completed")
                 except OutputInvalid as problem:
                     rejected += 1
-                    if rejected > self.agent.output_retries:
+                    if rejected > self.active.output_retries:
                         raise self._output_failure(problem, rejected) from None
                     self.messages.append(Message(role="user", parts=(TextPart(text=retry_prompt(str(problem))),)))
                     continue
@@ -142,21 +151,36 @@ class AgentSession:
                 # the model would never see what they did.
                 note = f"not run: the agent reached its limit of {self.agent.max_turns} model calls"
                 results = tuple(error_result(call, note) for call in calls)
+            elif handoff := _first_handoff(self.active, calls):
+                results = self._hand_off(calls, *handoff)
             else:
                 results = await self._run_tools(calls)
             self.messages.append(Message(role="tool", parts=results))
         return self._idle("max_turns")
 
+    def _hand_off(self, calls: Sequence[ToolCallPart], position: int, target: Agent) -> tuple[ToolResultPart, ...]:
+        """Answer the transfer call at `position` and make `target` the active agent; the other calls are not run."""
+        done = f"transferred to {target.name}; {target.name} carries on the conversation"
+        skipped = f"not run: the conversation was handed to {target.name}"
+        results = tuple(
+            ToolResultPart(call_id=call.id, name=call.name, content=(TextPart(text=done),))
+            if i == position
+            else error_result(call, skipped)
+            for i, call in enumerate(calls)
+        )
+        self._active_name = None if target.name == self.agent.name else target.name
+        return results
+
     def _checked_output(self, text: str) -> Any:
-        assert self.agent.output_schema is not None
-        return check_output(self.agent.output_schema, text, self.agent.output_type, self.agent.output_validators)
+        assert self.active.output_schema is not None
+        return check_output(self.active.output_schema, text, self.active.output_type, self.active.output_validators)
 
     def _output_failure(self, problem: OutputInvalid, answers: int) -> ApplicationError:
-        spec = self.agent.output_schema
+        spec = self.active.output_schema
         assert spec is not None
         return ApplicationError(
-            f"{self.agent.name}: none of the model's {answers} answers was a valid {spec.name} "
-            f"(output_retries={self.agent.output_retries}); the last one was refused because {problem}",
+            f"{self.active.name}: none of the model's {answers} answers was a valid {spec.name} "
+            f"(output_retries={self.active.output_retries}); the last one was refused because {problem}",
             type="output_invalid",
             non_retryable=True,
         )
@@ -204,6 +228,8 @@ class AgentSession:
         )
         return Checkpoint(
             transcript=snapshot,
+            agent=self._active_name,
+            usage_by_agent=self._usage_by_agent,
             usage=self.usage,
             turns=self.turns,
             run=self.run_number + 1,
@@ -218,12 +244,12 @@ class AgentSession:
         """The conversation so far, with the last answer (its text, or its value with an output type) as the output."""
         last = next((m for m in reversed(self.messages) if m.role == "assistant"), None)
         output: Any = last.text if last else ""
-        if self.agent.output_schema is not None:
+        if self.active.output_schema is not None:
             if self._output is not None and self._output[0] == len(self.messages):
                 output = self._output[1]
             else:  # e.g. the end of a chat that continued as new since its last answer
                 try:
-                    output = check_output(self.agent.output_schema, output, self.agent.output_type)
+                    output = check_output(self.active.output_schema, output, self.active.output_type)
                 except OutputInvalid:
                     output = None
         return AgentResult(
@@ -233,6 +259,8 @@ class AgentSession:
             turns=self.turns,
             stop_reason=stop_reason,
             model=self._answered_by,
+            agent=self.active.name,
+            usage_by_agent=self._usage_by_agent,
         )
 
     @property
@@ -246,6 +274,8 @@ class AgentSession:
             usage=self.usage,
             run=self.run_number,
             failed_exchanges=tuple(self._failed),
+            agent=self.active.name,
+            usage_by_agent=self._usage_by_agent,
         )
 
     def page(self, offset: int = 0, limit: int = 100) -> HistoryPage:
@@ -283,7 +313,9 @@ class AgentSession:
     def _turn(self, model: str | None = None) -> ModelTurn:
         """The reference activities read the transcript by: its query (in this run) and the message count."""
         left_out = tuple((failed.start, failed.end) for failed in self._failed)
-        return ModelTurn(query=self._query, version=len(self.messages), left_out=left_out, model=model)
+        return ModelTurn(
+            query=self._query, version=len(self.messages), left_out=left_out, model=model, agent=self._active_name
+        )
 
     def _idle(self, stop_reason: StopReason) -> AgentResult:
         self._phase = "waiting_for_input"
@@ -292,7 +324,7 @@ class AgentSession:
     async def _call_model(self) -> ModelResponse:
         """The model's answer: from the agent's model, or the next fallback model when one fails past its retries."""
         self._phase = "thinking"
-        fallbacks = iter(self.agent.fallback_models)
+        fallbacks = iter(self.active.fallback_models)
         model: str | None = None  # None: the agent's own model
         while True:
             try:
@@ -300,9 +332,9 @@ class AgentSession:
                     MODEL_ACTIVITY,
                     self._turn(model),
                     result_type=ModelResponse,
-                    start_to_close_timeout=self.agent.model_timeout,
+                    start_to_close_timeout=self.active.model_timeout,
                     heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,
-                    retry_policy=self.agent.model_retry.to_temporal(),
+                    retry_policy=self.active.model_retry.to_temporal(),
                     summary=f"fallback model {model}" if model else None,
                 )
                 break
@@ -310,11 +342,16 @@ class AgentSession:
                 if err.retry_state not in _RETRIES_SPENT or (next_model := next(fallbacks, None)) is None:
                     raise
                 workflow.logger.warning(
-                    "%s failed past its retries (%s); trying %s", model or self.agent.model, err.cause, next_model
+                    "%s failed past its retries (%s); trying %s", model or self.active.model, err.cause, next_model
                 )
                 model = next_model
-        self._answered_by = model or self.agent.model
-        self.messages.append(response.message)
+        self._answered_by = model or self.active.model
+        message = response.message
+        if self.agent.handoffs:  # in a team, each answer says which agent wrote it
+            message = message.model_copy(update={"agent": self.active.name})
+        self.messages.append(message)
+        name = self.active.name
+        self._usage_by_agent[name] = self._usage_by_agent.get(name, Usage()) + response.usage
         self.usage += response.usage
         self.turns += 1
         return response
@@ -332,10 +369,10 @@ class AgentSession:
         return tuple(await asyncio.gather(*runs))
 
     async def _run_tool(self, call: ToolCallPart, key: str, positional: bool) -> ToolResultPart:
-        if call.name not in self.agent.tool_names:
-            available = ", ".join(self.agent.tool_names) or "none"
+        if call.name not in self.active.tool_names:
+            available = ", ".join(self.active.tool_names) or "none"
             return error_result(call, f"there is no tool named {_quoted(call.name)}; available tools: {available}")
-        options = self.agent.options_for(call.name)
+        options = self.active.options_for(call.name)
         if options.requires_approval:
             approved, reason = await self._approval(call, key)
             if not approved:
@@ -345,7 +382,7 @@ class AgentSession:
                 call.name,
                 # The activity needs only what the model wrote (the parsed copy is in the history
                 # already), and the agent's name for the tool's `ToolContext`.
-                args=[ToolCallPart(id=call.id, name=call.name, arguments_raw=call.arguments_raw), self.agent.name],
+                args=[ToolCallPart(id=call.id, name=call.name, arguments_raw=call.arguments_raw), self.active.name],
                 # Without an id, Temporal numbers the activity itself: unique, whatever the model wrote.
                 activity_id=None if positional else f"tool-{self.turns}-{key}",
                 summary=f"tool {call.name}" if positional else None,
@@ -429,6 +466,14 @@ def _take_approvals(session: AgentSession) -> None:
     if isinstance(owner, AgentSession) and owner.status.state != "done":
         raise RuntimeError("another run_agent in this workflow is taking tool approvals; run them one at a time")
     workflow.set_update_handler(APPROVE_UPDATE, session.approve, validator=session.check_pending)
+
+
+def _first_handoff(agent: Agent, calls: Sequence[ToolCallPart]) -> tuple[int, Agent] | None:
+    """The position of the first call to one of `agent`'s transfer tools, and the agent it hands over to."""
+    for position, call in enumerate(calls):
+        if (target := handoff_target(agent, call.name)) is not None:
+            return position, target
+    return None
 
 
 def _approval_keys(calls: Sequence[ToolCallPart], turn: int) -> list[str]:
