@@ -34,7 +34,7 @@ from temporalio.common import RawValue
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from durable_llm.agent import Agent, HistoryPage, Transcript, TranscriptSnapshot
+from durable_llm.agent import Agent, AgentTool, HistoryPage, Transcript, TranscriptSnapshot
 from durable_llm.conversation import (
     FrozenModel,
     MediaPart,
@@ -352,9 +352,11 @@ class AgentActivities:
             provider_options=agent.provider_options,
         )
 
-    def _spec(self, tool: ToolSpec | str) -> ToolSpec:
+    def _spec(self, tool: ToolSpec | AgentTool | str) -> ToolSpec:
         if isinstance(tool, ToolSpec):
             return tool
+        if isinstance(tool, AgentTool):
+            return tool.spec()
         if tool not in self._tools:
             raise ApplicationError(
                 f"the agent names tool {tool!r}, which is not registered on this worker; "

@@ -110,7 +110,7 @@ class Agent(FrozenModel):
     description: str | None = None
     """What this agent does, for the agents that may hand off to it (else its instructions say)."""
     instructions: str | None = None
-    tools: tuple[ToolSpec | str, ...] = ()
+    tools: tuple[ToolSpec | AgentTool | str, ...] = ()
     tool_options: dict[str, ToolOptions] = {}
     temperature: float | None = None
     max_output_tokens: int | None = None
@@ -225,6 +225,23 @@ class Agent(FrozenModel):
         """The names of every tool the model may call."""
         return tuple(t if isinstance(t, str) else t.name for t in self.tools)
 
+    def agent_tool(self, name: str) -> AgentTool | None:
+        """The tool named `name` if it runs another agent (`as_tool`)."""
+        return next((t for t in self.tools if isinstance(t, AgentTool) and t.name == name), None)
+
+    def as_tool(self, *, name: str | None = None, description: str | None = None) -> AgentTool:
+        """This agent as a tool of another: each call runs it as a child workflow on the model's `input`.
+
+        The child (an `AgentWorkflow` with its own history, visible in the Temporal UI) is cancelled
+        with its parent; its final answer (text, or JSON with an output type) is the tool's result,
+        and its usage counts in the caller's `usage` and `usage_by_agent`.
+        """
+        return AgentTool(
+            name=name or self.name,
+            description=description or self.description or self.instructions or f"Ask the {self.name} agent.",
+            agent=self,
+        )
+
     def options_for(self, tool: str) -> ToolOptions:
         """The options `tool` runs with (the defaults unless `tool_options` names it)."""
         return self.tool_options.get(tool, ToolOptions())
@@ -232,13 +249,38 @@ class Agent(FrozenModel):
 
 def _as_tool(item: Any) -> Any:
     """A function becomes its `ToolSpec`; specs, names and plain dicts (from JSON) pass unchanged."""
-    if isinstance(item, (ToolSpec, str, dict)):
+    if isinstance(item, (ToolSpec, AgentTool, str, dict)):
         return item
     if callable(item):
         from durable_llm.tools import tool_spec
 
         return tool_spec(item)
     return item
+
+
+class AgentTool(FrozenModel):
+    """Another agent offered to the model as a tool (`Agent.as_tool`): it takes one `input` message."""
+
+    kind: Literal["agent"] = "agent"
+    name: str
+    description: str
+    agent: Agent
+
+    def spec(self) -> ToolSpec:
+        """The tool definition the model sees."""
+        return ToolSpec(
+            name=self.name,
+            description=self.description,
+            parameters={
+                "type": "object",
+                "properties": {"input": {"type": "string", "description": f"The message for {self.agent.name}."}},
+                "required": ["input"],
+                "additionalProperties": False,
+            },
+        )
+
+
+Agent.model_rebuild()
 
 
 class Transcript(FrozenModel):

@@ -17,7 +17,14 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState, TimeoutError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+    RetryState,
+    TimeoutError,
+)
 
 from durable_llm.activities import (
     LOAD_TRANSCRIPT_ACTIVITY,
@@ -34,6 +41,7 @@ from durable_llm.agent import (
     AgentResult,
     AgentState,
     AgentStatus,
+    AgentTool,
     Checkpoint,
     FailedExchange,
     HistoryPage,
@@ -42,8 +50,9 @@ from durable_llm.agent import (
     Transcript,
     TranscriptSnapshot,
 )
+from durable_llm.agent_tools import failed_result, run_agent_tool
 from durable_llm.conversation import Message, ModelResponse, TextPart, ToolCallPart, ToolResultPart, Usage
-from durable_llm.handoffs import find_agent, handoff_target
+from durable_llm.handoffs import find_agent, handoff_target, team
 from durable_llm.output import OutputInvalid, check_output, retry_prompt
 
 TRANSCRIPT_QUERY = "durable_llm.transcript"
@@ -365,10 +374,13 @@ class AgentSession:
             if positional
             else [c.id or f"{self.turns}.{i}" for i, c in enumerate(calls)]
         )
-        runs = (self._run_tool(call, key, positional) for call, key in zip(calls, keys, strict=True))
+        runs = (
+            self._run_tool(call, key, positional, position)
+            for position, (call, key) in enumerate(zip(calls, keys, strict=True))
+        )
         return tuple(await asyncio.gather(*runs))
 
-    async def _run_tool(self, call: ToolCallPart, key: str, positional: bool) -> ToolResultPart:
+    async def _run_tool(self, call: ToolCallPart, key: str, positional: bool, position: int) -> ToolResultPart:
         if call.name not in self.active.tool_names:
             available = ", ".join(self.active.tool_names) or "none"
             return error_result(call, f"there is no tool named {_quoted(call.name)}; available tools: {available}")
@@ -377,6 +389,8 @@ class AgentSession:
             approved, reason = await self._approval(call, key)
             if not approved:
                 return error_result(call, "the user rejected this call" + (f": {reason}" if reason else ""))
+        if (agent_tool := self.active.agent_tool(call.name)) is not None:
+            return await self._run_agent_tool(agent_tool, call, position)
         try:
             return await workflow.execute_activity(
                 call.name,
@@ -401,6 +415,20 @@ class AgentSession:
                 )
             return error_result(call, f"{call.name} did not complete: {err.cause or err}")
 
+    async def _run_agent_tool(self, tool: AgentTool, call: ToolCallPart, position: int) -> ToolResultPart:
+        session = self._query.removeprefix(TRANSCRIPT_QUERY)  # "" for the first session of a workflow, ".2"...
+        child_id = f"{workflow.info().workflow_id}/agent-tool{session}-{self.turns}.{position}"
+        try:
+            result, child = await run_agent_tool(tool, call, child_id)
+        except ValueError as err:
+            return error_result(call, str(err))
+        except ChildWorkflowError as err:
+            return failed_result(tool, call, err)
+        for name, usage in (child.usage_by_agent or {tool.agent.name: child.usage}).items():
+            self._usage_by_agent[name] = self._usage_by_agent.get(name, Usage()) + usage
+        self.usage += child.usage
+        return result
+
     async def _approval(self, call: ToolCallPart, key: str) -> tuple[bool, str | None]:
         self._pending[key] = PendingApproval(
             call_id=key, name=call.name, arguments_raw=call.arguments_raw, tool_call_id=call.id
@@ -424,7 +452,7 @@ async def run_agent(
     defines its own.
     """
     session = AgentSession(agent, messages, checkpoint=checkpoint)
-    if any(agent.options_for(name).requires_approval for name in agent.tool_names):
+    if any(member.options_for(name).requires_approval for member in team(agent) for name in member.tool_names):
         _take_approvals(session)
     try:
         await session.restore()
