@@ -24,6 +24,7 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 FIXTURES = Path(__file__).parent / "fixtures" / "nws"
 sys.path.insert(0, str(EXAMPLES))
 
+import agent_team  # noqa: E402
 import embed_in_existing_workflow  # noqa: E402
 import fallback_models  # noqa: E402
 import human_in_the_loop  # noqa: E402
@@ -309,3 +310,19 @@ async def test_an_overloaded_claude_hands_the_turn_to_openai(fakes, temporal_env
 
     assert (result.model, result.output) == ("openai:gpt-5-mini", "Your parcel ships tomorrow.")
     assert servers["anthropic"].calls == 2 and servers["openai"].calls == 1 and servers["gemini"].calls == 0
+
+
+# -- examples/agent_team.py ----------------------------------------------------------------------
+
+
+async def test_a_gemini_triage_claude_specialist_and_openai_policy_agent_settle_a_refund(fakes, temporal_env):
+    servers = fakes(agent_team.scripted_model)
+    client = client_for(temporal_env, DurableLLMPlugin())
+
+    async with Worker(client, task_queue=agent_team.TASK_QUEUE):
+        result = await agent_team.handle_complaint(client, "My order A17 arrived broken. I paid 80.")
+
+    assert result.output == agent_team.Refund(order_id="A17", amount=80, reason="arrived broken")
+    assert [m.agent for m in result.messages if m.role == "assistant"] == ["triage", "refunds", "refunds"]
+    assert set(result.usage_by_agent) == {"triage", "refunds", "policy"}
+    assert [server.calls for server in servers.values()] == [1, 2, 1]  # openai, anthropic, gemini
