@@ -113,6 +113,9 @@ class AgentSession:
         self._answered_by: str | None = None
         # The agent of the team now answering (None: `agent` itself), and each agent's usage.
         self._active_name: str | None = checkpoint.agent if checkpoint else None
+        if agent.handoffs and (author := _last_author(self.messages)) is not None:
+            # A conversation carried on (`run_agent(..., messages=...)`) stays with the agent that answered last.
+            self._active_name = author if author != agent.name else None
         self._usage_by_agent: dict[str, Usage] = dict(checkpoint.usage_by_agent) if checkpoint else {}
         self._query = _register_transcript_query(self._transcript)
         info = workflow.info()
@@ -494,6 +497,11 @@ def _take_approvals(session: AgentSession) -> None:
     if isinstance(owner, AgentSession) and owner.status.state != "done":
         raise RuntimeError("another run_agent in this workflow is taking tool approvals; run them one at a time")
     workflow.set_update_handler(APPROVE_UPDATE, session.approve, validator=session.check_pending)
+
+
+def _last_author(messages: Sequence[Message]) -> str | None:
+    """The agent that wrote the last assistant message, if it recorded one."""
+    return next((m.agent for m in reversed(messages) if m.role == "assistant"), None)
 
 
 def _first_handoff(agent: Agent, calls: Sequence[ToolCallPart]) -> tuple[int, Agent] | None:

@@ -10,6 +10,7 @@ import pytest
 from agent_kit import agent_worker, new_id
 from pydantic import BaseModel
 from sdk_validation import validate_request
+from temporalio.worker import Replayer
 
 from durable_llm import Agent, AgentInput, AgentResult, DurableLLMPlugin, Usage
 from durable_llm.conversation import ModelRequest
@@ -83,6 +84,11 @@ async def test_gemini_triage_hands_off_to_claude_which_asks_an_openai_agent_and_
         )
         child = client.get_workflow_handle(f"{conversation}/agent-tool-2.0", result_type=AgentResult)
         child_result = await child.result()
+        histories = [await client.get_workflow_handle(i).fetch_history() for i in (conversation, child.id)]
+
+    # Parent and child replay: the handoff and the child workflow are scheduled deterministically.
+    for history in histories:
+        await Replayer(workflows=[], plugins=[DurableLLMPlugin()]).replay_workflow(history)
 
     assert isinstance(result.output, Refund)
     assert result.output == Refund(order_id="A17", amount=80, reason="arrived broken")

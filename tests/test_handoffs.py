@@ -7,8 +7,12 @@ import pytest
 from agent_kit import agent_worker, new_id
 from pydantic import BaseModel
 from sdk_validation import validate_request
+from temporalio import workflow
+from temporalio.worker import Replayer
 
-from durable_llm import Agent, AgentInput, AgentWorkflow, DurableLLMPlugin, Usage, send_message
+from durable_llm import Agent, AgentInput, AgentResult, AgentWorkflow, Checkpoint, DurableLLMPlugin, Usage, send_message
+from durable_llm.conversation import FrozenModel
+from durable_llm.loop import checkpoint_conversation, run_agent
 from durable_llm.testing import FakeVendorServer, call_tools, reply
 
 
@@ -130,3 +134,49 @@ def test_a_team_names_each_agent_once():
         Agent(model="openai:gpt-5-mini", handoffs=[Agent(name="billing team", model="test:echo")])
     again = Agent.model_validate_json(triage_agent().model_dump_json())
     assert again == triage_agent() and again.handoffs[0].output_schema is not None
+
+
+class Complaint(FrozenModel):
+    messages: tuple[str, ...]
+    checkpoint: Checkpoint | None = None
+
+
+@workflow.defn
+class HandleComplaint:
+    """A user's workflow: one message a run, continuing as new in between; the team's active agent carries over."""
+
+    @workflow.run
+    async def run(self, complaint: Complaint) -> AgentResult:
+        agent = triage_agent()
+        result = await run_agent(agent, complaint.messages[0], checkpoint=complaint.checkpoint)
+        if len(complaint.messages) == 1:
+            return result
+        checkpoint = await checkpoint_conversation(agent, result.messages, previous=complaint.checkpoint)
+        workflow.continue_as_new(Complaint(messages=complaint.messages[1:], checkpoint=checkpoint))
+
+
+async def test_the_agent_handed_to_answers_after_continue_as_new_and_the_runs_replay(temporal_env, vendors):
+    gemini = vendors("gemini", [call_tools(("transfer_to_refunds", {}))])
+    claude = vendors(
+        "anthropic", [reply('{"order_id": "A17", "amount": 20}'), reply('{"order_id": "A17", "amount": 25}')]
+    )
+    plugin = DurableLLMPlugin()
+    async with agent_worker(temporal_env, plugin, workflows=[HandleComplaint]) as (client, queue):
+        handle = await client.start_workflow(
+            HandleComplaint.run,
+            Complaint(messages=("A17 arrived broken.", "Make it 25?")),
+            id=new_id(),
+            task_queue=queue,
+        )
+        result = await handle.result()
+        runs = [
+            await client.get_workflow_handle(handle.id, run_id=execution.run_id).fetch_history()
+            async for execution in client.list_workflows(f"WorkflowId = '{handle.id}'")
+        ]
+
+    assert result.output_as(Refund).amount == 25 and result.agent == "refunds"
+    assert gemini.calls == 1 and claude.calls == 2  # the second run went straight to Claude
+    assert [m.agent for m in result.messages if m.role == "assistant"] == ["triage", "refunds", "refunds"]
+    assert len(runs) == 2
+    for history in runs:
+        await Replayer(workflows=[HandleComplaint], plugins=[plugin]).replay_workflow(history)
