@@ -43,11 +43,13 @@ from durable_llm.conversation import (
     ModelResponse,
     TextPart,
     ToolCallPart,
+    ToolChoice,
     ToolResultPart,
     ToolSpec,
     project,
 )
 from durable_llm.handoffs import find_agent, transfer_tool
+from durable_llm.output import final_answer_tool
 from durable_llm.providers.base import StreamDelta
 from durable_llm.providers.errors import ProviderError
 from durable_llm.storage import AesGcmCodec
@@ -335,6 +337,7 @@ class AgentActivities:
             rules = self._providers.get(agent.provider).rules
         except UnknownProvider as err:
             raise ApplicationError(f"{agent.model}: {err}", type="unknown_provider", non_retryable=True) from err
+        tool_mode = agent.output_mode == "tool"
         messages, report = project(messages, rules, agent.model_name)
         if not report.unchanged:
             activity.logger.debug("history projected for %s: %s", agent.model, report.changes)
@@ -342,13 +345,18 @@ class AgentActivities:
             model=agent.model_name,
             instructions=agent.instructions,
             messages=messages,
-            tools=(*(self._spec(tool) for tool in agent.tools), *(transfer_tool(other) for other in agent.handoffs)),
+            tools=(
+                *(self._spec(tool) for tool in agent.tools),
+                *(transfer_tool(other) for other in agent.handoffs),
+                *((final_answer_tool(agent.output_schema),) if agent.output_schema and tool_mode else ()),
+            ),
+            tool_choice=ToolChoice(mode="required") if agent.output_schema and tool_mode else None,
             temperature=agent.temperature,
             max_output_tokens=agent.max_output_tokens,
             top_p=agent.top_p,
             stop=agent.stop,
             seed=agent.seed,
-            output_schema=agent.output_schema.request_schema() if agent.output_schema else None,
+            output_schema=agent.output_schema.request_schema() if agent.output_schema and not tool_mode else None,
             provider_options=agent.provider_options,
         )
 

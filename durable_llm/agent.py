@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from pydantic import Field, JsonValue, PrivateAttr, TypeAdapter, field_validator, model_validator
 
 from durable_llm.conversation import FrozenModel, Message, ToolSpec, Usage
-from durable_llm.output import OutputSpec, OutputValidator
+from durable_llm.output import FINAL_ANSWER_TOOL, OutputSpec, OutputValidator
 from durable_llm.providers.base import split_model
 
 if TYPE_CHECKING:
@@ -103,6 +103,8 @@ class Agent(FrozenModel):
     the answer is validated (and `output_validator` functions run), and an answer that fails goes
     back to the model with the errors, up to `output_retries` times. The schema is kept in
     `output_schema` (serialised with the agent); the type itself is not, see `durable_llm.output`.
+    `output_mode="tool"` asks through a forced `final_answer` tool instead, for a model without
+    native structured output.
     """
 
     name: str = "agent"
@@ -123,6 +125,7 @@ class Agent(FrozenModel):
     model_retry: RetryOptions = RetryOptions(maximum_attempts=6, maximum_interval=timedelta(minutes=1))
     output_schema: OutputSpec | None = None
     output_retries: int = Field(default=1, ge=0)
+    output_mode: Literal["native", "tool"] = "native"
     fallback_models: tuple[str, ...] = ()
     handoffs: tuple[Agent, ...] = ()
 
@@ -199,6 +202,8 @@ class Agent(FrozenModel):
                 f"agents handed off to need names of at most 52 letters, digits, '_' or '-' "
                 f"(they name the transfer tools), got {bad}"
             )
+        if self.output_schema is not None and self.output_mode == "tool" and FINAL_ANSWER_TOOL in names:
+            raise ValueError(f"with output_mode='tool' the agent answers through its own {FINAL_ANSWER_TOOL!r} tool")
         if clash := set(names) & {transfer_name(other) for other in self.handoffs}:
             raise ValueError(f"tools {sorted(clash)} have the names of this agent's transfer (handoff) tools")
         seen: dict[str, Agent] = {}

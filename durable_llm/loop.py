@@ -53,7 +53,7 @@ from durable_llm.agent import (
 from durable_llm.agent_tools import failed_result, run_agent_tool
 from durable_llm.conversation import Message, ModelResponse, TextPart, ToolCallPart, ToolResultPart, Usage
 from durable_llm.handoffs import find_agent, handoff_target, team
-from durable_llm.output import OutputInvalid, check_output, retry_prompt
+from durable_llm.output import OutputInvalid, answer_of, answer_results, check_output, retry_prompt
 
 TRANSCRIPT_QUERY = "durable_llm.transcript"
 """The query the model activity reads the transcript with; a second session in one workflow gets ".2"."""
@@ -146,18 +146,27 @@ class AgentSession:
         for turn in range(1, self.agent.max_turns + 1):
             response = await self._call_model()
             calls = response.message.tool_calls
-            if not calls:
-                if self.active.output_schema is None:
-                    return self._idle("completed")
+            agent = self.active
+            if agent.output_schema is not None and (answer := answer_of(response.message, agent.output_mode == "tool")):
+                json_text, answer_call = answer
                 try:
-                    self._output = (len(self.messages), self._checked_output(response.message.text))
-                    return self._idle("completed")
+                    value = self._checked_output(json_text)
                 except OutputInvalid as problem:
                     rejected += 1
-                    if rejected > self.active.output_retries:
+                    if rejected > agent.output_retries:
                         raise self._output_failure(problem, rejected) from None
-                    self.messages.append(Message(role="user", parts=(TextPart(text=retry_prompt(str(problem))),)))
+                    self.messages.append(
+                        Message(role="tool", parts=answer_results(calls, answer_call, problem))
+                        if answer_call is not None
+                        else Message(role="user", parts=(TextPart(text=retry_prompt(str(problem))),))
+                    )
                     continue
+                if answer_call is not None:
+                    self.messages.append(Message(role="tool", parts=answer_results(calls, answer_call, None)))
+                self._output = (len(self.messages), value)
+                return self._idle("completed")
+            if not calls:
+                return self._idle("completed")
             if turn == self.agent.max_turns:
                 # Answer every call so the transcript stays valid for the next message, but run none:
                 # the model would never see what they did.

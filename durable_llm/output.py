@@ -17,8 +17,19 @@ from typing import Any
 
 from pydantic import JsonValue, TypeAdapter, ValidationError
 
-from durable_llm.conversation import FrozenModel, OutputSchema
+from durable_llm.conversation import (
+    FrozenModel,
+    Message,
+    OutputSchema,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    ToolSpec,
+)
 from durable_llm.conversation.schema import omit_nulls_for_defaults, strict_schema
+
+FINAL_ANSWER_TOOL = "final_answer"
+"""With `output_mode="tool"`, the tool the model calls with its answer as the arguments."""
 
 WRAPPER_KEY = "result"
 """The one property a non-object answer is wrapped in (vendors take only an object schema at the root)."""
@@ -88,6 +99,47 @@ class OutputSpec(FrozenModel):
                 raise OutputInvalid(f'the answer must be a JSON object {{"{WRAPPER_KEY}": ...}}')
             value = value[WRAPPER_KEY]
         return omit_nulls_for_defaults(dict(self.json_schema), value)
+
+
+def final_answer_tool(spec: OutputSpec) -> ToolSpec:
+    """The tool a model without native structured output answers through (`output_mode="tool"`)."""
+    schema = spec.request_schema()
+    return ToolSpec(
+        name=FINAL_ANSWER_TOOL,
+        description=f"Give your final answer (a {spec.name}) as this tool's arguments. Call it once you know it.",
+        parameters=schema.json_schema,
+    )
+
+
+def answer_of(message: Message, tool_mode: bool) -> tuple[str, ToolCallPart | None] | None:
+    """The final answer a model message holds (its JSON, and the call it came in), or None if it holds none.
+
+    Natively the answer is a message without tool calls; in tool mode, a call to `final_answer`
+    (or, leniently, a message without calls).
+    """
+    calls = message.tool_calls
+    if not calls:
+        return message.text, None
+    if tool_mode:
+        call = next((c for c in calls if c.name == FINAL_ANSWER_TOOL), None)
+        if call is not None:
+            return call.arguments_raw, call
+    return None
+
+
+def answer_results(
+    calls: tuple[ToolCallPart, ...], answer: ToolCallPart, problem: OutputInvalid | None
+) -> tuple[ToolResultPart, ...]:
+    """The results of a turn answered through `final_answer`: the answer accepted or refused, other calls not run."""
+
+    def result(call: ToolCallPart) -> ToolResultPart:
+        if call is answer:
+            text, error = ("answer accepted", False) if problem is None else (retry_prompt(str(problem)), True)
+        else:
+            text, error = "not run: the final answer was given in the same turn", True
+        return ToolResultPart(call_id=call.id, name=call.name, content=(TextPart(text=text),), is_error=error)
+
+    return tuple(result(call) for call in calls)
 
 
 def check_output(

@@ -17,10 +17,11 @@ from temporalio.exceptions import ApplicationError
 from typing_extensions import TypedDict
 
 from durable_llm import Agent, AgentInput, AgentResult, DurableLLMPlugin
-from durable_llm.conversation import FrozenModel
+from durable_llm.cli.demo import result_text
+from durable_llm.conversation import FrozenModel, ToolResultPart
 from durable_llm.loop import run_agent
 from durable_llm.output import OutputRejected, OutputSpec, check_output
-from durable_llm.testing import FakeVendorServer, reply
+from durable_llm.testing import FakeVendorServer, call_tools, reply
 from durable_llm.workflow import AGENT_WORKFLOW
 
 MODELS = {"openai": "gpt-5-mini", "anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash"}
@@ -37,6 +38,7 @@ class Ask(FrozenModel):
     question: str
     retries: int = 1
     limit: float | None = None
+    mode: str = "native"
 
 
 @workflow.defn
@@ -45,7 +47,7 @@ class RefundWorkflow:
 
     @workflow.run
     async def run(self, ask: Ask) -> AgentResult:
-        agent = Agent(model=ask.model, output_type=Refund, output_retries=ask.retries)
+        agent = Agent(model=ask.model, output_type=Refund, output_retries=ask.retries, output_mode=ask.mode)
         limit = ask.limit
 
         @agent.output_validator
@@ -143,6 +145,35 @@ async def test_an_answer_that_never_validates_fails_after_output_retries(tempora
     assert "order_id" in cause.message
     assert server.calls == 2
     assert "not valid JSON" in server.requests[1].messages[-1].text
+
+
+@pytest.mark.parametrize("provider", MODELS)
+async def test_a_model_without_native_structured_output_answers_through_a_forced_final_answer_tool(
+    temporal_env, vendor_env, provider
+):
+    answers = [
+        call_tools(("final_answer", {"order_id": "A17", "amount": "lots", "reason": None})),
+        call_tools(("final_answer", {"order_id": "A17", "amount": 12.5, "reason": None})),
+    ]
+    with FakeVendorServer(provider, responses=answers) as server:
+        vendor_env(server)
+        async with agent_worker(temporal_env, DurableLLMPlugin(), workflows=[RefundWorkflow]) as (client, queue):
+            result = await client.execute_workflow(
+                RefundWorkflow.run,
+                Ask(model=f"{provider}:{MODELS[provider]}", question="Refund order A17", mode="tool"),
+                id=new_id(),
+                task_queue=queue,
+            )
+    assert result.output_as(Refund) == Refund(order_id="A17", amount=12.5)
+    first, second = server.requests
+    assert first.output_schema is None and [t.name for t in first.tools] == ["final_answer"]
+    assert first.tool_choice is not None and first.tool_choice.mode == "required"
+    refused, sent = result.messages[2].parts[0], second.messages[-1].parts[0]
+    assert isinstance(refused, ToolResultPart) and refused.is_error and "amount" in result_text(refused)
+    assert isinstance(sent, ToolResultPart) and "Your answer was not accepted" in result_text(sent)
+    assert [m.role for m in result.messages] == ["user", "assistant", "tool", "assistant", "tool"]
+    for raw in server.raw_requests:
+        validate_request(provider, {k: v for k, v in raw.body.items() if k != "stream"})
 
 
 async def test_an_agent_workflow_checks_the_schema_and_the_client_reads_the_typed_result(temporal_env, vendor_env):
