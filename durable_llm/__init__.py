@@ -28,6 +28,7 @@ from durable_llm.tools import (
     tool,
     tool_spec,
 )
+from durable_llm.user_content import UserContent, attachment
 
 if TYPE_CHECKING:
     from durable_llm.chat import send_message
@@ -82,6 +83,8 @@ __all__ = [
     "ToolResultPart",
     "ToolSpec",
     "Usage",
+    "UserContent",
+    "attachment",
     "check_payload_size",
     "checkpoint_conversation",
     "external_storage",

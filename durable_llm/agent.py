@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import Field, JsonValue, PrivateAttr, TypeAdapter, field_validator, model_validator
 
-from durable_llm.conversation import FrozenModel, Message, ToolSpec, Usage
+from durable_llm.conversation import FrozenModel, MediaPart, Message, TextPart, ToolSpec, Usage
 from durable_llm.output import FINAL_ANSWER_TOOL, OutputSpec, OutputValidator
 from durable_llm.providers.base import split_model
 
@@ -351,7 +351,8 @@ class AgentInput(FrozenModel):
     """
 
     agent: Agent
-    message: str | None = None
+    message: str | tuple[TextPart | MediaPart, ...] | None = None
+    """The first message: text, or parts (text, images and documents by URL, file id or data)."""
     chat: bool = False
     checkpoint: Checkpoint | None = None
 

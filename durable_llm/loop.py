@@ -54,6 +54,7 @@ from durable_llm.agent_tools import failed_result, run_agent_tool
 from durable_llm.conversation import Message, ModelResponse, TextPart, ToolCallPart, ToolResultPart, Usage
 from durable_llm.handoffs import find_agent, handoff_target, team
 from durable_llm.output import OutputInvalid, answer_of, answer_results, check_output, retry_prompt
+from durable_llm.user_content import UserContent, check_media, user_message
 
 TRANSCRIPT_QUERY = "durable_llm.transcript"
 """The query the model activity reads the transcript with; a second session in one workflow gets ".2"."""
@@ -121,20 +122,31 @@ class AgentSession:
         info = workflow.info()
         share_in_process(info.workflow_id, info.run_id, self._query, self)
 
-    async def run(self, text: str) -> AgentResult:
-        """Add the user's message and loop until the model answers without tools, or `max_turns`.
+    async def run(self, content: UserContent) -> AgentResult:
+        """Add the user's message (text or parts) and loop until the model answers without tools, or `max_turns`.
 
         If the exchange fails for good (the model call failed past its retries, or was refused),
         the error is raised, and the exchange's messages are kept but never sent to the model again.
+        A message the agent's vendor cannot take is refused first (`ApplicationError` "unsupported_content").
         """
+        try:
+            message = self.check_content(content)
+        except ValueError as err:
+            raise ApplicationError(str(err), type="unsupported_content", non_retryable=True) from None
         start = len(self.messages)
-        self.messages.append(Message(role="user", parts=(TextPart(text=text),)))
+        self.messages.append(message)
         try:
             return await self._exchange()
         except FailureError as err:
             self._failed.append(FailedExchange(start=start, end=len(self.messages), error=str(err.cause or err)))
             self._phase = "waiting_for_input"
             raise
+
+    def check_content(self, content: UserContent) -> Message:
+        """The user message of `content`; `ValueError` if malformed or the active agent's vendor cannot take it."""
+        message = user_message(content)
+        check_media(message, self.active.provider)
+        return message
 
     @property
     def active(self) -> Agent:
@@ -451,9 +463,10 @@ class AgentSession:
 
 
 async def run_agent(
-    agent: Agent, input: str, *, messages: Sequence[Message] = (), checkpoint: Checkpoint | None = None
+    agent: Agent, input: UserContent, *, messages: Sequence[Message] = (), checkpoint: Checkpoint | None = None
 ) -> AgentResult:
-    """Run `agent` on `input` from inside your own workflow, after the earlier `messages` if any.
+    """Run `agent` on `input` (text, or a list of `TextPart`/`MediaPart`) from inside your own workflow,
+    after the earlier `messages` if any.
 
     `checkpoint` (from `checkpoint_conversation`, carried through your workflow's continue-as-new)
     holds the conversation before `messages`; its messages are read back from the blob store.

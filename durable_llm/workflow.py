@@ -8,6 +8,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from durable_llm.agent import AgentInput, AgentResult, AgentStatus, HistoryPage
+from durable_llm.conversation import MediaPart, TextPart
 from durable_llm.loop import AgentSession
 
 AGENT_WORKFLOW = "durable_llm.AgentWorkflow"
@@ -93,15 +94,15 @@ class AgentWorkflow:
             workflow.continue_as_new(AgentInput(agent=input.agent, chat=True, checkpoint=checkpoint))
 
     @workflow.update
-    async def send_message(self, text: str) -> str:
-        """Send the next user message; returns the agent's reply."""
+    async def send_message(self, text: str | tuple[TextPart | MediaPart, ...]) -> str:
+        """Send the next user message (text, or parts with images and documents); returns the agent's reply."""
         await workflow.wait_condition(lambda: not self._starting)
         async with self._one_at_a_time:
             result = await self._session.run(text)
         return result.text
 
     @send_message.validator
-    def _accept_message(self, text: str) -> None:
+    def _accept_message(self, text: str | tuple[TextPart | MediaPart, ...]) -> None:
         if not self._chat:
             raise ValueError("this conversation takes one message; start it with chat=True to send more")
         if self._ended:
@@ -110,6 +111,7 @@ class AgentWorkflow:
             raise ApplicationError(
                 "the conversation is continuing as new; send again", workflow.info().run_id, type=CONTINUING_AS_NEW
             )
+        self._session.check_content(text)
 
     @workflow.update
     def approve_tool_call(self, call_id: str, approved: bool, reason: str | None = None) -> None:

@@ -28,6 +28,7 @@ import agent_team  # noqa: E402
 import embed_in_existing_workflow  # noqa: E402
 import fallback_models  # noqa: E402
 import human_in_the_loop  # noqa: E402
+import message_with_files  # noqa: E402
 import structured_output  # noqa: E402
 import switch_provider  # noqa: E402
 
@@ -326,3 +327,19 @@ async def test_a_gemini_triage_claude_specialist_and_openai_policy_agent_settle_
     assert [m.agent for m in result.messages if m.role == "assistant"] == ["triage", "refunds", "refunds"]
     assert set(result.usage_by_agent) == {"triage", "refunds", "policy"}
     assert [server.calls for server in servers.values()] == [1, 2, 1]  # openai, anthropic, gemini
+
+
+# -- examples/message_with_files.py --------------------------------------------------------------
+
+
+async def test_a_pdf_and_a_photo_reach_each_vendor_in_its_own_form(fakes, temporal_env):
+    servers = fakes(message_with_files.scripted_model)
+    client = client_for(temporal_env, DurableLLMPlugin())
+
+    async with Worker(client, task_queue=message_with_files.TASK_QUEUE):
+        answers = [(await message_with_files.ask(client, model)).output for model in message_with_files.MODELS]
+
+    assert answers == ["I was sent: document (application/pdf), image (https://example.com/cafe.jpg)."] * 3
+    assert "document" in json.dumps(servers["anthropic"].raw_requests[0].body)
+    assert "input_file" in json.dumps(servers["openai"].raw_requests[0].body)
+    assert "inlineData" in json.dumps(servers["gemini"].raw_requests[0].body)
