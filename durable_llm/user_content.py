@@ -49,12 +49,16 @@ def user_message(content: UserContent) -> Message:
 
 
 def check_media(message: Message, provider: str) -> None:
-    """Raise `ValueError` if `provider` cannot take a kind of media `message` holds (unknown providers pass)."""
-    rules = _rules(provider)
+    """Raise `ValueError` if `provider` cannot take a kind of media `message` holds.
+
+    Providers whose rules are not known without configuring them (a plugin's own, a factory) pass.
+    """
+    media = [part for part in message.parts if isinstance(part, MediaPart)]
+    rules = _rules(provider) if media else None
     if rules is None:
         return
-    for part in message.parts:
-        if isinstance(part, MediaPart) and part.media_type not in rules.media:
+    for part in media:
+        if part.media_type not in rules.media:
             takes = ", ".join(kind for kind in _KINDS if kind in rules.media) or "no media"
             raise ValueError(
                 f"{provider} does not take {part.media_type} ({part.mime_type or 'no MIME type'}) in a message; "
@@ -66,4 +70,8 @@ def _rules(provider: str) -> HistoryRules | None:
     if provider not in PROVIDERS:
         return None
     module, _, attribute = PROVIDERS[provider].partition(":")
-    return getattr(importlib.import_module(module), attribute).rules
+    try:
+        rules = getattr(getattr(importlib.import_module(module), attribute), "rules", None)
+    except (ImportError, AttributeError):  # a vendor SDK missing: the model call will say so
+        return None
+    return rules if isinstance(rules, HistoryRules) else None

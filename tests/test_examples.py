@@ -335,7 +335,7 @@ async def test_a_gemini_triage_claude_specialist_and_openai_policy_agent_settle_
     assert result.output == agent_team.Refund(order_id="A17", amount=80, reason="arrived broken")
     assert [m.agent for m in result.messages if m.role == "assistant"] == ["triage", "refunds", "refunds"]
     assert set(result.usage_by_agent) == {"triage", "refunds", "policy"}
-    assert [server.calls for server in servers.values()] == [1, 2, 1]  # openai, anthropic, gemini
+    assert [servers[p].calls for p in ("gemini", "anthropic", "openai")] == [1, 2, 1]
 
 
 # -- examples/message_with_files.py --------------------------------------------------------------
