@@ -18,6 +18,7 @@ from durable_llm.conversation import (
     Usage,
 )
 from durable_llm.events import ConversationEvent
+from durable_llm.output import OutputRejected
 from durable_llm.providers import ProviderError, get_adapter
 from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import (
@@ -28,6 +29,7 @@ from durable_llm.tools import (
     tool,
     tool_spec,
 )
+from durable_llm.user_content import UserContent, attachment
 
 if TYPE_CHECKING:
     from durable_llm.chat import send_message
@@ -67,6 +69,7 @@ __all__ = [
     "MissingDocstringWarning",
     "ModelRequest",
     "ModelResponse",
+    "OutputRejected",
     "PayloadGuard",
     "PayloadTooLarge",
     "ProviderError",
@@ -84,6 +87,8 @@ __all__ = [
     "ToolResultPart",
     "ToolSpec",
     "Usage",
+    "UserContent",
+    "attachment",
     "check_payload_size",
     "checkpoint_conversation",
     "external_storage",

@@ -34,7 +34,7 @@ from temporalio.common import RawValue
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from durable_llm.agent import Agent, HistoryPage, Transcript, TranscriptSnapshot
+from durable_llm.agent import Agent, AgentTool, HistoryPage, Transcript, TranscriptSnapshot
 from durable_llm.conversation import (
     FrozenModel,
     MediaPart,
@@ -43,11 +43,14 @@ from durable_llm.conversation import (
     ModelResponse,
     TextPart,
     ToolCallPart,
+    ToolChoice,
     ToolResultPart,
     ToolSpec,
     project,
 )
 from durable_llm.events import DeltaPublisher, publishing_deltas
+from durable_llm.handoffs import find_agent, transfer_tool
+from durable_llm.output import final_answer_tool
 from durable_llm.providers.base import StreamDelta
 from durable_llm.providers.errors import ProviderError
 from durable_llm.storage import AesGcmCodec
@@ -86,6 +89,10 @@ class ModelTurn(FrozenModel):
     """Ranges `(start, end)` of messages kept for the record but not sent: exchanges that failed for good."""
     publish_deltas: bool = False
     """Stream the answer and publish its pieces to the workflow's event stream (`durable_llm.events`)."""
+    model: str | None = None
+    """The model ("provider:model") to call instead of the agent's: one of its `fallback_models`."""
+    agent: str | None = None
+    """The agent of the team answering, by name (None: the conversation's own agent)."""
 
     def sent(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
         """The messages of the transcript the model is shown: all but those `left_out`."""
@@ -177,6 +184,17 @@ class AgentActivities:
     async def call_model(self, turn: ModelTurn) -> ModelResponse:
         """Call the agent's model on the first `turn.version` messages of the conversation."""
         agent, messages = await self._transcript(turn)
+        if turn.agent is not None:
+            try:
+                agent = find_agent(agent, turn.agent)
+            except LookupError as err:
+                raise ApplicationError(str(err), type="not_found", non_retryable=True) from err
+        if turn.model is not None:
+            if turn.model not in agent.fallback_models:
+                raise ApplicationError(
+                    f"{turn.model} is not one of the agent's fallback models", type="bad_request", non_retryable=True
+                )
+            agent = agent.model_copy(update={"model": turn.model})
         request = self._request(agent, turn.sent(messages))
         async with _heartbeating(), _delta_publisher(turn, agent) as publisher:
             return _storable(await self._reply(agent, request, publisher))
@@ -334,6 +352,7 @@ class AgentActivities:
             rules = self._providers.get(agent.provider).rules
         except UnknownProvider as err:
             raise ApplicationError(f"{agent.model}: {err}", type="unknown_provider", non_retryable=True) from err
+        tool_mode = agent.output_mode == "tool"
         messages, report = project(messages, rules, agent.model_name)
         if not report.unchanged:
             activity.logger.debug("history projected for %s: %s", agent.model, report.changes)
@@ -341,18 +360,26 @@ class AgentActivities:
             model=agent.model_name,
             instructions=agent.instructions,
             messages=messages,
-            tools=tuple(self._spec(tool) for tool in agent.tools),
+            tools=(
+                *(self._spec(tool) for tool in agent.tools),
+                *(transfer_tool(other) for other in agent.handoffs),
+                *((final_answer_tool(agent.output_schema),) if agent.output_schema and tool_mode else ()),
+            ),
+            tool_choice=ToolChoice(mode="required") if agent.output_schema and tool_mode else None,
             temperature=agent.temperature,
             max_output_tokens=agent.max_output_tokens,
             top_p=agent.top_p,
             stop=agent.stop,
             seed=agent.seed,
+            output_schema=agent.output_schema.request_schema() if agent.output_schema and not tool_mode else None,
             provider_options=agent.provider_options,
         )
 
-    def _spec(self, tool: ToolSpec | str) -> ToolSpec:
+    def _spec(self, tool: ToolSpec | AgentTool | str) -> ToolSpec:
         if isinstance(tool, ToolSpec):
             return tool
+        if isinstance(tool, AgentTool):
+            return tool.spec()
         if tool not in self._tools:
             raise ApplicationError(
                 f"the agent names tool {tool!r}, which is not registered on this worker; "

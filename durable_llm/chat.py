@@ -9,6 +9,7 @@ from typing import Any
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from durable_llm.user_content import UserContent
 from durable_llm.workflow import CONTINUING_AS_NEW, AgentWorkflow
 
 RESEND_INTERVAL = 0.02
@@ -18,8 +19,8 @@ HOP_WAIT = 1.0
 """Longest wait, in seconds, before a refused message is sent again even if the run has not changed."""
 
 
-async def send_message(handle: WorkflowHandle[Any, Any], text: str) -> str:
-    """Send `text` to a chat (`AgentWorkflow`) and return the agent's reply.
+async def send_message(handle: WorkflowHandle[Any, Any], text: UserContent) -> str:
+    """Send `text` (or a list of `TextPart`/`MediaPart`) to a chat (`AgentWorkflow`) and return the agent's reply.
 
     Unlike a bare `handle.execute_update(AgentWorkflow.send_message, text)`, a message refused
     because the chat is continuing as new is sent again to the next run. Give a handle without a
@@ -28,7 +29,9 @@ async def send_message(handle: WorkflowHandle[Any, Any], text: str) -> str:
     """
     while True:
         try:
-            return await handle.execute_update(AgentWorkflow.send_message, text)
+            return await handle.execute_update(
+                AgentWorkflow.send_message, text if isinstance(text, str) else tuple(text)
+            )
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if not (isinstance(cause, ApplicationError) and cause.type == CONTINUING_AS_NEW):

@@ -37,10 +37,11 @@ if TYPE_CHECKING:
     from durable_llm.providers.base import Provider
     from durable_llm.testing.scripted import ScriptedModel
 
-PASSTHROUGH_MODULES: tuple[str, ...] = (*SDK_MODULES, "durable_llm")
+PASSTHROUGH_MODULES: tuple[str, ...] = (*SDK_MODULES, "durable_llm", "jsonschema")
 """Modules the workflow sandbox shares instead of re-importing: the vendor SDKs and their HTTP
-clients (which the sandbox rejects), and durable_llm itself, whose workflow code is deterministic
-and whose models must be the same classes inside and outside the sandbox."""
+clients (which the sandbox rejects), durable_llm itself, whose workflow code is deterministic
+and whose models must be the same classes inside and outside the sandbox, and jsonschema, which
+checks a structured answer in workflow code when only its schema is known."""
 
 STICKY_TIMEOUT = timedelta(seconds=1)
 """How long a workflow task waits for the worker that last ran the workflow before any worker may take it.

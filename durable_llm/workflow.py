@@ -11,6 +11,7 @@ from temporalio.contrib.workflow_streams import WorkflowStream, WorkflowStreamSt
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from durable_llm.agent import AgentInput, AgentResult, AgentStatus, HistoryPage
+from durable_llm.conversation import MediaPart, TextPart
 from durable_llm.events import EVENTS_TOPIC, ConversationEnded, Event, TurnFinished, event_payload
 from durable_llm.loop import AgentSession
 
@@ -90,7 +91,7 @@ class AgentWorkflow:
         self._events.publish(event_payload(event))
         if isinstance(event, TurnFinished) and workflow.patched(_SUMMARY_MEMO_PATCH):
             # What `durable-llm list` shows without asking a worker (one small history event per exchange).
-            agent = self._session.agent
+            agent = self._session.active
             tokens = event.usage.input_tokens + event.usage.output_tokens
             summary = {"agent": agent.name, "model": agent.model, "turns": event.turns, "tokens": tokens}
             workflow.upsert_memo({**summary, "updated": workflow.now().isoformat()})
@@ -137,8 +138,8 @@ class AgentWorkflow:
         workflow.continue_as_new(AgentInput(agent=input.agent, chat=True, checkpoint=checkpoint, stream=carried))
 
     @workflow.update
-    async def send_message(self, text: str) -> str:
-        """Send the next user message; returns the agent's reply."""
+    async def send_message(self, text: str | tuple[TextPart | MediaPart, ...]) -> str:
+        """Send the next user message (text, or parts with images and documents); returns the agent's reply."""
         self._exchanges += 1
         try:
             await workflow.wait_condition(lambda: not self._starting)
@@ -146,10 +147,10 @@ class AgentWorkflow:
                 result = await self._session.run(text)
         finally:
             self._exchanges -= 1
-        return result.output
+        return result.text
 
     @send_message.validator
-    def _accept_message(self, text: str) -> None:
+    def _accept_message(self, text: str | tuple[TextPart | MediaPart, ...]) -> None:
         if not self._chat:
             raise ValueError("this conversation takes one message; start it with chat=True to send more")
         if self._ended:
@@ -158,6 +159,7 @@ class AgentWorkflow:
             raise ApplicationError(
                 "the conversation is continuing as new; send again", workflow.info().run_id, type=CONTINUING_AS_NEW
             )
+        self._session.check_content(text)
 
     @workflow.update
     def approve_tool_call(self, call_id: str, approved: bool, reason: str | None = None) -> None:

@@ -24,8 +24,12 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 FIXTURES = Path(__file__).parent / "fixtures" / "nws"
 sys.path.insert(0, str(EXAMPLES))
 
+import agent_team  # noqa: E402
 import embed_in_existing_workflow  # noqa: E402
+import fallback_models  # noqa: E402
 import human_in_the_loop  # noqa: E402
+import message_with_files  # noqa: E402
+import structured_output  # noqa: E402
 import switch_provider  # noqa: E402
 
 VENDOR_VARIABLES = (
@@ -282,3 +286,69 @@ async def test_a_refund_waits_for_a_person_then_runs_or_is_refused(fakes, tempor
         and e.activity_task_scheduled_event_attributes.activity_type.name == "issue_refund"
     ]
     assert len(ran) == (1 if approved else 0)
+
+
+# -- examples/structured_output.py ---------------------------------------------------------------
+
+
+async def test_a_typed_refund_is_corrected_until_it_validates_and_meets_the_policy(fakes, temporal_env):
+    (server,) = fakes(structured_output.scripted_model, providers=("anthropic",)).values()
+    client = client_for(temporal_env, DurableLLMPlugin())
+
+    async with Worker(client, task_queue=structured_output.TASK_QUEUE, workflows=[structured_output.DecideRefund]):
+        refund = await structured_output.decide_in_your_workflow(client, "Order A17 arrived broken; it cost 80.")
+        result = await structured_output.decide_from_a_client(client, "Order B2 arrived late.")
+
+    assert refund == structured_output.Refund(order_id="A17", amount=40, reason="arrived broken")
+    assert isinstance(result.output, structured_output.Refund) and result.turns == 1
+    corrections = [r.messages[-1].text for r in server.requests[1:3]]
+    assert "amount" in corrections[0] and "Field required" in corrections[0]
+    assert "need a manager" in corrections[1]
+    assert all(r.body["output_config"]["format"]["type"] == "json_schema" for r in server.raw_requests)
+
+
+# -- examples/fallback_models.py -----------------------------------------------------------------
+
+
+async def test_an_overloaded_claude_hands_the_turn_to_openai(fakes, temporal_env):
+    servers = fakes(fallback_models.scripted_model)
+    servers["anthropic"].fail(529, times=10)
+    client = client_for(temporal_env, DurableLLMPlugin())
+
+    async with Worker(client, task_queue=fallback_models.TASK_QUEUE):
+        result = await fallback_models.ask(client, "When does my parcel ship?")
+
+    assert (result.model, result.output) == ("openai:gpt-5-mini", "Your parcel ships tomorrow.")
+    assert servers["anthropic"].calls == 2 and servers["openai"].calls == 1 and servers["gemini"].calls == 0
+
+
+# -- examples/agent_team.py ----------------------------------------------------------------------
+
+
+async def test_a_gemini_triage_claude_specialist_and_openai_policy_agent_settle_a_refund(fakes, temporal_env):
+    servers = fakes(agent_team.scripted_model)
+    client = client_for(temporal_env, DurableLLMPlugin())
+
+    async with Worker(client, task_queue=agent_team.TASK_QUEUE):
+        result = await agent_team.handle_complaint(client, "My order A17 arrived broken. I paid 80.")
+
+    assert result.output == agent_team.Refund(order_id="A17", amount=80, reason="arrived broken")
+    assert [m.agent for m in result.messages if m.role == "assistant"] == ["triage", "refunds", "refunds"]
+    assert set(result.usage_by_agent) == {"triage", "refunds", "policy"}
+    assert [servers[p].calls for p in ("gemini", "anthropic", "openai")] == [1, 2, 1]
+
+
+# -- examples/message_with_files.py --------------------------------------------------------------
+
+
+async def test_a_pdf_and_a_photo_reach_each_vendor_in_its_own_form(fakes, temporal_env):
+    servers = fakes(message_with_files.scripted_model)
+    client = client_for(temporal_env, DurableLLMPlugin())
+
+    async with Worker(client, task_queue=message_with_files.TASK_QUEUE):
+        answers = [(await message_with_files.ask(client, model)).output for model in message_with_files.MODELS]
+
+    assert answers == ["I was sent: document (application/pdf), image (https://example.com/cafe.jpg)."] * 3
+    assert "document" in json.dumps(servers["anthropic"].raw_requests[0].body)
+    assert "input_file" in json.dumps(servers["openai"].raw_requests[0].body)
+    assert "inlineData" in json.dumps(servers["gemini"].raw_requests[0].body)
