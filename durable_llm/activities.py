@@ -168,7 +168,9 @@ class AgentActivities:
 
     def definitions(self) -> list[Callable[..., Any]]:
         """The activity callables to register on a worker."""
-        return [self.call_model, self.run_tool, self.save_transcript, self.load_transcript]
+        from durable_llm.mcp_activities import call_mcp_tool, list_mcp_tools
+
+        return [self.call_model, self.run_tool, self.save_transcript, self.load_transcript, list_mcp_tools, call_mcp_tool]
 
     @activity.defn(name=MODEL_ACTIVITY)
     async def call_model(self, turn: ModelTurn) -> ModelResponse:
@@ -326,7 +328,7 @@ class AgentActivities:
             model=agent.model_name,
             instructions=agent.instructions,
             messages=messages,
-            tools=tuple(self._spec(tool) for tool in agent.tools),
+            tools=tuple(self._spec(tool) for tool in agent.function_tools),
             temperature=agent.temperature,
             max_output_tokens=agent.max_output_tokens,
             top_p=agent.top_p,

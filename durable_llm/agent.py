@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, JsonValue, field_validator, model_validator
 
 from durable_llm.conversation import FrozenModel, Message, ToolSpec, Usage
+from durable_llm.mcp import MCPServer
 from durable_llm.providers.base import split_model
 
 if TYPE_CHECKING:
@@ -82,15 +83,16 @@ class Agent(FrozenModel):
     any well-formed name the worker's `DurableLLMPlugin(providers={...})` gives (checked when
     the model is first called: the agent may be made where no plugin is known).
 
-    `tools` takes functions (turned into `ToolSpec`s here), `ToolSpec`s, or the names of tools
-    registered with the worker's `DurableLLMPlugin`; the functions themselves run on the worker,
+    `tools` takes functions (turned into `ToolSpec`s here), `ToolSpec`s, the names of tools
+    registered with the worker's `DurableLLMPlugin`, or `MCPServer`s (whose tools join once
+    listed; `tool_options` may name them); the functions themselves run on the worker,
     which must have them registered. `max_turns` bounds the model calls made for one user message.
     """
 
     name: str = "agent"
     model: str
     instructions: str | None = None
-    tools: tuple[ToolSpec | str, ...] = ()
+    tools: tuple[ToolSpec | str | MCPServer, ...] = ()
     tool_options: dict[str, ToolOptions] = {}
     temperature: float | None = None
     max_output_tokens: int | None = None
@@ -120,7 +122,8 @@ class Agent(FrozenModel):
         names = self.tool_names
         if len(set(names)) != len(names):
             raise ValueError(f"tool names must be unique, got {list(names)}")
-        if unknown := set(self.tool_options) - set(names):
+        unlisted = any(isinstance(t, MCPServer) and t.tools is None for t in self.tools)
+        if (unknown := set(self.tool_options) - set(names)) and not unlisted:
             raise ValueError(f"tool_options name tools the agent does not have: {sorted(unknown)}")
         return self
 
@@ -136,8 +139,13 @@ class Agent(FrozenModel):
 
     @property
     def tool_names(self) -> tuple[str, ...]:
-        """The names of every tool the model may call."""
-        return tuple(t if isinstance(t, str) else t.name for t in self.tools)
+        """The names of every tool the model may call (an MCP server's once listed)."""
+        return tuple(t if isinstance(t, str) else t.name for t in self.function_tools)
+
+    @property
+    def function_tools(self) -> tuple[ToolSpec | str, ...]:
+        """`tools` with each MCP server replaced by the tools it listed."""
+        return tuple(s for t in self.tools for s in (t.tools or () if isinstance(t, MCPServer) else (t,)))
 
     def options_for(self, tool: str) -> ToolOptions:
         """The options `tool` runs with (the defaults unless `tool_options` names it)."""
@@ -146,7 +154,7 @@ class Agent(FrozenModel):
 
 def _as_tool(item: Any) -> Any:
     """A function becomes its `ToolSpec`; specs, names and plain dicts (from JSON) pass unchanged."""
-    if isinstance(item, (ToolSpec, str, dict)):
+    if isinstance(item, (ToolSpec, str, dict, MCPServer)):
         return item
     if callable(item):
         from durable_llm.tools import tool_spec

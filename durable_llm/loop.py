@@ -42,6 +42,7 @@ from durable_llm.agent import (
     TranscriptSnapshot,
 )
 from durable_llm.conversation import Message, ModelResponse, TextPart, ToolCallPart, ToolResultPart, Usage
+from durable_llm.mcp import CALL_TOOL_ACTIVITY, mcp_server_of, with_listed_tools
 
 TRANSCRIPT_QUERY = "durable_llm.transcript"
 """The query the model activity reads the transcript with; a second session in one workflow gets ".2"."""
@@ -102,6 +103,7 @@ class AgentSession:
         If the exchange fails for good (the model call failed past its retries, or was refused),
         the error is raised, and the exchange's messages are kept but never sent to the model again.
         """
+        self.agent = await with_listed_tools(self.agent)
         start = len(self.messages)
         self.messages.append(Message(role="user", parts=(TextPart(text=text),)))
         try:
@@ -281,12 +283,14 @@ class AgentSession:
             approved, reason = await self._approval(call, key)
             if not approved:
                 return error_result(call, "the user rejected this call" + (f": {reason}" if reason else ""))
+        # The activity needs only what the model wrote (the parsed copy is in the history already),
+        # and the agent's name for the tool's `ToolContext` (an MCP tool: how to reach its server).
+        written = ToolCallPart(id=call.id, name=call.name, arguments_raw=call.arguments_raw)
+        server = mcp_server_of(self.agent, call.name)
         try:
             return await workflow.execute_activity(
-                call.name,
-                # The activity needs only what the model wrote (the parsed copy is in the history
-                # already), and the agent's name for the tool's `ToolContext`.
-                args=[ToolCallPart(id=call.id, name=call.name, arguments_raw=call.arguments_raw), self.agent.name],
+                CALL_TOOL_ACTIVITY if server else call.name,
+                args=[written, server.connection, server.spec(call.name)] if server else [written, self.agent.name],
                 # Without an id, Temporal numbers the activity itself: unique, whatever the model wrote.
                 activity_id=None if positional else f"tool-{self.turns}-{key}",
                 summary=f"tool {call.name}" if positional else None,
