@@ -17,6 +17,7 @@ from durable_llm.conversation import (
     ToolSpec,
     Usage,
 )
+from durable_llm.mcp import MCPServer
 from durable_llm.providers import ProviderError, get_adapter
 from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import (
@@ -58,6 +59,7 @@ __all__ = [
     "ConversationUpdate",
     "DurableLLMPlugin",
     "LocalBlobDriver",
+    "MCPServer",
     "MediaPart",
     "Message",
     "MissingDocstringWarning",

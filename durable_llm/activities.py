@@ -170,7 +170,14 @@ class AgentActivities:
         """The activity callables to register on a worker."""
         from durable_llm.mcp_activities import call_mcp_tool, list_mcp_tools
 
-        return [self.call_model, self.run_tool, self.save_transcript, self.load_transcript, list_mcp_tools, call_mcp_tool]
+        return [
+            self.call_model,
+            self.run_tool,
+            self.save_transcript,
+            self.load_transcript,
+            list_mcp_tools,
+            call_mcp_tool,
+        ]
 
     @activity.defn(name=MODEL_ACTIVITY)
     async def call_model(self, turn: ModelTurn) -> ModelResponse:

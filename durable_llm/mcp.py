@@ -122,8 +122,8 @@ async def with_listed_tools(agent: Agent) -> Agent:
     unlisted: the conversation goes on without its tools, and the next message tries again.
     """
     from temporalio import workflow
-    from temporalio.exceptions import ActivityError
     from temporalio.common import RetryPolicy
+    from temporalio.exceptions import ActivityError
 
     unlisted = [(i, t) for i, t in enumerate(agent.tools) if isinstance(t, MCPServer) and t.tools is None]
     if not unlisted:

@@ -68,35 +68,38 @@ async def call_mcp_tool(call: ToolCallPart, server: MCPServer, spec: ToolSpec) -
 
 def as_tool_result(call: ToolCallPart, outcome: CallToolResult) -> ToolResultPart:
     """An MCP tool result as the neutral part: text, images, audio and resources as content,
-    `structuredContent` as the value (its text rendering, which the spec asks servers to add, dropped)."""
+    `structuredContent` as the value (each vendor's adapter sends the form it takes best)."""
+    from mcp.types import AudioContent, EmbeddedResource, ImageContent, TextContent, TextResourceContents
+
     content: list[TextPart | MediaPart] = []
     for block in outcome.content:
-        if block.type == "text":
+        if isinstance(block, TextContent):
             content.append(TextPart(text=block.text))
-        elif block.type in ("image", "audio"):
+        elif isinstance(block, ImageContent | AudioContent):
             content.append(MediaPart(media_type=block.type, mime_type=block.mime_type, data=block.data))
-        elif block.type == "resource":
+        elif isinstance(block, EmbeddedResource):
             resource = block.resource
-            if hasattr(resource, "text"):
-                content.append(TextPart(text=getattr(resource, "text", "")))
+            if isinstance(resource, TextResourceContents):
+                content.append(TextPart(text=resource.text))
             else:
+                kind = "document" if resource.mime_type == "application/pdf" else "file"
                 content.append(
                     MediaPart(
-                        media_type="document" if resource.mime_type == "application/pdf" else "file",
-                        mime_type=resource.mime_type,
-                        data=getattr(resource, "blob", None),
-                        filename=str(resource.uri),
+                        media_type=kind, mime_type=resource.mime_type, data=resource.blob, filename=str(resource.uri)
                     )
                 )
-        else:  # resource_link
-            content.append(TextPart(text=f"resource {block.uri}" + (f": {block.name}" if block.name else "")))
+        else:  # a resource link: the model may know what to do with its address
+            content.append(TextPart(text=f"resource {block.uri}" + (f" ({block.name})" if block.name else "")))
     structured: Any = outcome.structured_content
-    if structured is not None and not outcome.is_error:
-        media = tuple(part for part in content if isinstance(part, MediaPart))
-        return ToolResultPart(call_id=call.id, name=call.name, content=media, value=_json(structured))
-    if not content:
-        content.append(TextPart(text="(no content)" if not outcome.is_error else "the tool failed"))
-    return ToolResultPart(call_id=call.id, name=call.name, content=tuple(content), is_error=outcome.is_error)
+    if not content and structured is None:
+        content.append(TextPart(text="the tool failed" if outcome.is_error else "(no content)"))
+    return ToolResultPart(
+        call_id=call.id,
+        name=call.name,
+        content=tuple(content),
+        value=_json(structured) if structured is not None else None,
+        is_error=outcome.is_error,
+    )
 
 
 def _json(value: Any) -> Any:
