@@ -273,3 +273,24 @@ async def test_a_refund_waits_for_a_person_then_runs_or_is_refused(fakes, tempor
         and e.activity_task_scheduled_event_attributes.activity_type.name == "issue_refund"
     ]
     assert len(ran) == (1 if approved else 0)
+
+
+# -- examples/mcp_tools.py -----------------------------------------------------------------------
+
+
+async def test_mcp_tools_example_runs_as_a_script_without_keys(temporal_env):
+    address = temporal_env.client.service_client.config.target_host
+    env = {**os.environ, "DURABLE_LLM_TEMPORAL_ADDRESS": address, "DURABLE_LLM_MODEL": "anthropic:claude-sonnet-4-5"}
+
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(EXAMPLES / "mcp_tools.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert 'tool call: cities_population({"city":"Lyon"})' in done.stdout
+    assert "agent: Lyon has 522000 inhabitants; Lyon: sunny, 24 °C." in done.stdout
