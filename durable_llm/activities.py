@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError
@@ -53,6 +53,9 @@ from durable_llm.storage import AesGcmCodec
 from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import ToolArgumentError, ToolContext
 from durable_llm.transport import Providers, UnknownProvider
+
+if TYPE_CHECKING:
+    from durable_llm.tracing import Telemetry
 
 MODEL_ACTIVITY = "durable_llm.call_model"
 """The model activity's name; tool activities are named after their tool."""
@@ -160,6 +163,8 @@ class AgentActivities:
         """How many transcript snapshots this worker read from the blob store."""
         self.read_in_process = True
         """Read the transcripts of workflows held by this process from memory; False: query, as another process must."""
+        self.telemetry: Telemetry | None = None
+        """Traces and measures the model calls (`DurableLLMPlugin(tracing=...)`); None: off."""
 
     @property
     def tool_names(self) -> frozenset[str]:
@@ -185,6 +190,8 @@ class AgentActivities:
         agent, messages = await self._transcript(turn)
         request = self._request(agent, turn.sent(messages))
         async with _heartbeating():
+            if self.telemetry is not None:
+                return _storable(await self.telemetry.model_call(agent, request, lambda: self._reply(agent, request)))
             return _storable(await self._reply(agent, request))
 
     async def _reply(self, agent: Agent, request: ModelRequest) -> ModelResponse:
