@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def http_server():
+@contextmanager
+def serving_http():
     """The test MCP server over Streamable HTTP, in a process of its own; yields (MCPServer, process)."""
     port = free_port()
     process = subprocess.Popen([sys.executable, SERVER, "http", str(port)], stderr=subprocess.DEVNULL)
@@ -41,9 +42,24 @@ def http_server():
                 process.kill()
                 raise RuntimeError("the MCP test server did not start") from None
             time.sleep(0.05)
-    yield MCPServer.http(f"http://127.0.0.1:{port}/mcp", headers={"X-Test": "1"}, prefix="geo_"), process
-    process.kill()
-    process.wait()
+    try:
+        yield MCPServer.http(f"http://127.0.0.1:{port}/mcp", headers={"X-Test": "1"}, prefix="geo_"), process
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def http_server():
+    with serving_http() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def shared_http_server():
+    """One server for the tests that do not stop it."""
+    with serving_http() as (server, _):
+        yield server
 
 
 async def converse(env, agent: Agent, model: ScriptedModel, message: str = "go"):
@@ -161,16 +177,16 @@ async def test_a_server_down_from_the_start_leaves_the_agent_without_its_tools(t
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
-async def test_each_vendor_calls_an_mcp_tool(temporal_env, provider, monkeypatch):
+async def test_each_vendor_calls_an_mcp_tool(temporal_env, provider, monkeypatch, shared_http_server):
     models = {"openai": "gpt-5-mini", "anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash"}
     script = [
-        call_tools(("describe", {"point": {"x": 3, "y": 4}, "label": "home"}), usage=Usage(input_tokens=9)),
+        call_tools(("geo_describe", {"point": {"x": 3, "y": 4}, "label": "home"}), usage=Usage(input_tokens=9)),
         reply("home is at (3, 4)"),
     ]
     with FakeVendorServer(provider, responses=script) as vendor:
         for key, value in vendor.env().items():
             monkeypatch.setenv(key, value)
-        agent = Agent(model=f"{provider}:{models[provider]}", tools=[STDIO])
+        agent = Agent(model=f"{provider}:{models[provider]}", tools=[shared_http_server])
         plugin = DurableLLMPlugin()
         async with agent_worker(temporal_env, plugin) as (client, queue):
             handle = await client.start_workflow(
@@ -179,7 +195,7 @@ async def test_each_vendor_calls_an_mcp_tool(temporal_env, provider, monkeypatch
             result = await handle.result()
         first, second = vendor.requests
     assert result.output == "home is at (3, 4)"
-    assert "describe" in [t.name for t in first.tools]
+    assert "geo_describe" in [t.name for t in first.tools]
     [described] = second.messages[-1].parts
     assert "home: (3, 4)" in (described.text or json.dumps(described.value)), described
     assert not described.is_error
