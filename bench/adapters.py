@@ -25,8 +25,8 @@ from durable_llm.conversation import (
 )
 from durable_llm.providers import get_adapter
 
-PROVIDERS = ("openai", "anthropic", "gemini")
-API = {"openai": "responses", "anthropic": "messages", "gemini": "generate_content"}
+PROVIDERS = ("openai", "anthropic", "gemini", "openai_chat")
+API = {"openai": "responses", "anthropic": "messages", "gemini": "generate_content", "openai_chat": "chat_completions"}
 GOAL_MS = 5.0
 
 
@@ -104,11 +104,11 @@ def bench(provider: str) -> None:
     for name, fn in rows.items():
         median, best = best_ms(fn)
         verdict = "ok" if median < GOAL_MS else "SLOW"
-        print(f"{provider:<10} {name:<28} {median:>10.2f} {best:>9.2f}  {verdict}")
+        print(f"{provider:<12} {name:<28} {median:>10.2f} {best:>9.2f}  {verdict}")
 
 
 def main() -> None:
-    print(f"{'vendor':<10} {'operation':<28} {'median ms':>10} {'best ms':>9}  goal < {GOAL_MS} ms")
+    print(f"{'vendor':<12} {'operation':<28} {'median ms':>10} {'best ms':>9}  goal < {GOAL_MS} ms")
     for provider in PROVIDERS:
         bench(provider)
 

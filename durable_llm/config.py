@@ -9,7 +9,9 @@ Each setting comes from the first of these that has it:
 
 Switching vendors is one line in any of them. Vendor API keys and base URLs are not settings:
 each provider reads its SDK's standard variables (see `durable_llm.providers`), or takes them
-from code (`DurableLLMPlugin(providers={...})`).
+from code (`DurableLLMPlugin(providers={...})`). A Chat Completions server of your own can be
+named in a settings file (`[servers.<name>]`, see `ChatServer`); `Settings.providers()` gives
+it to the plugin.
 Every problem surfaces at start-up as a `ConfigError` naming the setting, where its value came
 from, and what to do.
 """
@@ -22,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -34,7 +36,7 @@ from pydantic_settings import (
 )
 
 from durable_llm.agent import Agent, ToolOptions
-from durable_llm.providers.base import PROVIDERS, get_provider, split_model
+from durable_llm.providers.base import PROVIDERS, Provider, check_provider_name, get_provider, split_model
 from durable_llm.providers.scripted import NAME as SCRIPTED
 
 ENV_PREFIX = "DURABLE_LLM_"
@@ -56,6 +58,23 @@ class ConfigError(Exception):
         self.fix = fix
 
 
+class ChatServer(BaseModel):
+    """A server speaking OpenAI Chat Completions, named in a settings file:
+
+    [servers.gpu]                       # then model = "gpu:qwen3-8b"
+    base_url = "http://gpu-box:8000/v1"
+    api_key_env = "GPU_BOX_KEY"         # optional: the variable holding its key
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str
+    api_key_env: str | None = None
+    """The environment variable holding its key: a key itself never goes in a settings file."""
+    headers: dict[str, str] = {}
+    """Sent with every call (e.g. OpenRouter's `HTTP-Referer`)."""
+
+
 class Settings(BaseSettings):
     """The configuration of the agents and Temporal connection the CLI and workers use."""
 
@@ -67,6 +86,8 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
+    servers: dict[str, ChatServer] = {}
+    """Chat Completions servers of your own, by the name model strings give them (checked before `model`)."""
     model: str = "anthropic:claude-sonnet-4-5"
     """The agent's model as "provider:model"."""
     instructions: str | None = None
@@ -93,15 +114,23 @@ class Settings(BaseSettings):
 
     _origins: dict[str, str] = PrivateAttr(default_factory=dict)
 
+    @field_validator("servers")
+    @classmethod
+    def _check_server_names(cls, value: dict[str, ChatServer]) -> dict[str, ChatServer]:
+        for name in value:
+            check_provider_name(name)
+        return value
+
     @field_validator("model")
     @classmethod
-    def _check_model(cls, value: str) -> str:
+    def _check_model(cls, value: str, info: ValidationInfo) -> str:
         try:
             provider, _ = split_model(value)
         except ValueError as exc:
             raise ValueError(str(exc).replace("model must look like", f"{value!r} is not", 1)) from None
-        if provider not in CONFIGURABLE_PROVIDERS:
-            raise ValueError(f"unknown provider {provider!r}; choose one of: {', '.join(CONFIGURABLE_PROVIDERS)}")
+        known = (*CONFIGURABLE_PROVIDERS, *(name for name in info.data.get("servers", {}) if name not in PROVIDERS))
+        if provider not in known:
+            raise ValueError(f"unknown provider {provider!r}; choose one of: {', '.join(known)}")
         return value
 
     @field_validator("tools", "approval_required", mode="before")
@@ -141,13 +170,28 @@ class Settings(BaseSettings):
         """Where `setting`'s value came from, in words ("environment variable DURABLE_LLM_MODEL", "default")."""
         return self._origins.get(setting, "default")
 
+    def providers(self) -> dict[str, Provider]:
+        """The servers named in the settings, as providers for `DurableLLMPlugin(providers=...)`."""
+        from durable_llm.providers.openai_chat import ChatCompletionsProvider, Endpoint
+
+        return {
+            name: ChatCompletionsProvider(
+                endpoint=Endpoint(name, server.base_url, None, server.api_key_env, server.api_key_env is not None),
+                headers=server.headers,
+            )
+            for name, server in self.servers.items()
+        }
+
+    def _model_provider(self) -> Provider:
+        return self.providers()[self.provider] if self.provider in self.servers else get_provider(self.provider)
+
     def has_api_key(self) -> bool:
         """Whether the environment holds a credential for the model's vendor."""
-        return get_provider(self.provider).credentials_missing() is None
+        return self._model_provider().credentials_missing() is None
 
     def check_api_key(self) -> None:
         """Raise `ConfigError` unless the model's vendor has a credential in the environment."""
-        missing = get_provider(self.provider).credentials_missing()
+        missing = self._model_provider().credentials_missing()
         if missing is None:
             return
         raise ConfigError(

@@ -64,6 +64,9 @@ Runs started before it replay as they ran (an activity id built from the model's
 _KEY_PATTERN = re.compile(r"[A-Za-z0-9_.:|-]{1,100}")
 """A model's call id short and plain enough to name its call in `approve_tool_call`."""
 
+MAX_TOOL_CALLS_PER_TURN = 128
+"""The most tool calls of one model answer that are run (in parallel); the others are answered as not run."""
+
 _QUOTED_LIMIT = 120
 """At most this many characters of a model-chosen name are quoted back to it in an error."""
 
@@ -125,7 +128,11 @@ class AgentSession:
                 note = f"not run: the agent reached its limit of {self.agent.max_turns} model calls"
                 results = tuple(error_result(call, note) for call in calls)
             else:
-                results = await self._run_tools(calls)
+                # Past the limit, calls are answered unrun: thousands of activities at once would exceed
+                # Temporal's pending-activity limit and fail every workflow task from then on.
+                over = f"not run: at most {MAX_TOOL_CALLS_PER_TURN} tool calls are run per model answer"
+                extra = tuple(error_result(call, over) for call in calls[MAX_TOOL_CALLS_PER_TURN:])
+                results = await self._run_tools(calls[:MAX_TOOL_CALLS_PER_TURN]) + extra
             self.messages.append(Message(role="tool", parts=results))
         return self._idle("max_turns")
 

@@ -1,17 +1,20 @@
-"""One agent, three vendors: chosen by configuration only, and switched in the middle of a conversation.
+"""One agent, three vendors and a local model: chosen by configuration only, and switched mid-conversation.
 
     python examples/switch_provider.py
 
-Part 1 runs the same agent on OpenAI, Claude and Gemini. Nothing in the agent's code names a
-vendor: the model string comes from the configuration, here `load_settings(model=...)`, which
-is what `DURABLE_LLM_MODEL=gemini:gemini-2.5-flash` or `model = "..."` in durable_llm.toml do.
+Part 1 runs the same agent on OpenAI, Claude, Gemini and a local Llama served by Ollama (through
+the Chat Completions format most local and hosted servers speak). Nothing in the agent's code
+names a vendor: the model string comes from the configuration, here `load_settings(model=...)`,
+which is what `DURABLE_LLM_MODEL=ollama:llama3.2` or `model = "..."` in durable_llm.toml do.
 
-Part 2 starts a conversation on OpenAI, continues it on Claude, then on Gemini. Before each
-switch, `durable_llm.conversation.project` prepares the history for the next vendor (drops
-reasoning tokens another vendor made, fixes tool-call ids, adds Gemini's signature placeholder)
-and reports what it changed; `run_agent` carries the conversation on inside a workflow.
+Part 2 starts a conversation on OpenAI, continues it on Claude, then on Gemini, and ends it on
+the local model. Before each switch, `durable_llm.conversation.project` prepares the history for
+the next one (drops reasoning tokens another vendor made, fixes tool-call ids, adds Gemini's
+signature placeholder) and reports what it changed; `run_agent` carries the conversation on
+inside a workflow.
 
-Vendors with no API key in the environment are played by local fake servers, so this runs offline.
+Vendors with no API key in the environment, and Ollama when it is not running, are played by
+local fake servers, so this runs offline.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from durable_llm.testing import call_tools, reply
 
-MODELS = ("openai:gpt-5-mini", "anthropic:claude-sonnet-4-5", "gemini:gemini-2.5-flash")
+MODELS = ("openai:gpt-5-mini", "anthropic:claude-sonnet-4-5", "gemini:gemini-2.5-flash", "ollama:llama3.2")
 TASK_QUEUE = "switch-provider"
 INSTRUCTIONS = "Answer questions about capital cities with the lookup_capital tool, in one sentence."
 
@@ -142,7 +145,7 @@ async def main() -> None:
                 for model, result in (await ask_everywhere(client, "What is the capital of France?")).items():
                     print(f"  {model:32} {result.output}  ({result.turns} model calls)")
                 print("\nPart 2: one conversation, moving from vendor to vendor")
-                questions = ["What is the capital of Japan?", "And of Brazil?", "And of Kenya?"]
+                questions = ["What is the capital of Japan?", "And of Brazil?", "And of Kenya?", "And of Canada?"]
                 for model, result in zip(MODELS, await hop_between_vendors(client, questions), strict=True):
                     print(f"  {model:32} {result.output}  (history: {len(result.messages)} messages)")
 

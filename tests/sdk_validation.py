@@ -39,6 +39,14 @@ def validate_openai(body: dict[str, Any]) -> None:
     walk(_adapter(ResponseCreateParams).validate_python(body))
 
 
+def validate_openai_chat(body: dict[str, Any]) -> None:
+    from openai.types.chat import CompletionCreateParams
+    from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
+
+    _check_top_level_keys(body, CompletionCreateParamsNonStreaming)
+    walk(_adapter(CompletionCreateParams).validate_python(body))
+
+
 def validate_anthropic(body: dict[str, Any]) -> None:
     from anthropic.types import MessageCreateParams
     from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
@@ -56,7 +64,12 @@ def validate_gemini(body: dict[str, Any]) -> None:
     types.GenerateContentConfig.model_validate({**body.get("generationConfig", {}), **config})
 
 
-VALIDATORS = {"openai": validate_openai, "anthropic": validate_anthropic, "gemini": validate_gemini}
+VALIDATORS = {
+    "openai": validate_openai,
+    "anthropic": validate_anthropic,
+    "gemini": validate_gemini,
+    "openai_chat": validate_openai_chat,
+}
 
 
 def validate_request(provider: str, body: dict[str, Any]) -> None:

@@ -35,7 +35,7 @@ from durable_llm.agent import TranscriptSnapshot
 from durable_llm.conversation import ModelRequest, ToolResultPart
 from durable_llm.payload_guard import PayloadTooLarge
 from durable_llm.storage import AesGcmCodec, LocalBlobDriver, external_storage, with_external_storage
-from durable_llm.testing import FakeVendorServer, call_tools, reply
+from durable_llm.testing import FakeVendorServer, ScriptedModel, call_tools, reply
 
 MODELS = {
     "openai": "openai:gpt-5-mini",
@@ -131,6 +131,21 @@ async def test_approvals_of_calls_sharing_an_id_are_told_apart(temporal_env, ven
     first, second = results(result.messages[2])
     assert (first.value, first.is_error) == (2, False)
     assert second.is_error and second.text == "the user rejected this call: no"
+
+
+async def test_a_flood_of_tool_calls_runs_a_bounded_number_and_answers_the_rest(temporal_env, monkeypatch):
+    monkeypatch.setattr("durable_llm.loop.MAX_TOOL_CALLS_PER_TURN", 4)
+    model = ScriptedModel([call_tools(*[("add", {"a": n, "b": 1}) for n in range(10)]), "Done."])
+    plugin = DurableLLMPlugin(tools=[add], scripted_models={"m": model})
+    agent = Agent(model="test:m", tools=[add])
+    async with agent_worker(temporal_env, plugin) as (client, queue):
+        run = client.execute_workflow(
+            AgentWorkflow.run, AgentInput(agent=agent, message="Add."), id=new_id(), task_queue=queue
+        )
+        result = await asyncio.wait_for(run, ENOUGH)
+    answered = results(result.messages[2])
+    assert [r.value for r in answered[:4]] == [1, 2, 3, 4]
+    assert all(r.is_error and "at most 4 tool calls" in r.text for r in answered[4:]) and len(answered) == 10
 
 
 # 2. A tool runs once unless its worker is lost.
@@ -263,8 +278,6 @@ async def test_an_honest_chat_goes_on_while_crafted_references_arrive(temporal_e
 
 
 def _echo_model():
-    from durable_llm.testing import ScriptedModel
-
     return ScriptedModel(lambda request: f"echo: {request.messages[-1].text}")
 
 

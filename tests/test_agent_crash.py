@@ -21,10 +21,10 @@ from durable_llm.testing import FakeVendorServer, call_tools, reply
 WORKER = Path(__file__).with_name("agent_worker_process.py")
 
 
-def start_worker(env, task_queue: str, vendor_env: dict[str, str]) -> subprocess.Popen:
+def start_worker(env, task_queue: str, vendor_env: dict[str, str], stream: bool = False) -> subprocess.Popen:
     target = env.client.service_client.config.target_host
     return subprocess.Popen(
-        [sys.executable, str(WORKER), target, env.client.namespace, task_queue],
+        [sys.executable, str(WORKER), target, env.client.namespace, task_queue, *(["stream"] if stream else [])],
         env={**os.environ, **vendor_env},
         stdout=subprocess.PIPE,
         text=True,

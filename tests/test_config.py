@@ -141,15 +141,15 @@ def test_tools_from_the_environment_are_comma_separated_and_importable(monkeypat
 
 
 def test_unknown_provider_names_the_variable_and_the_choices(monkeypatch):
-    monkeypatch.setenv("DURABLE_LLM_MODEL", "mistral:large")
+    monkeypatch.setenv("DURABLE_LLM_MODEL", "cohere:command-r")
 
     with pytest.raises(ConfigError) as caught:
         load_settings()
 
     error = caught.value
     assert (error.setting, error.source) == ("model", "environment variable DURABLE_LLM_MODEL")
-    assert "unknown provider 'mistral'" in error.problem
-    assert "openai, anthropic, gemini" in error.problem
+    assert "unknown provider 'cohere'" in error.problem
+    assert "openai, anthropic, gemini, openai_chat, ollama" in error.problem
     assert "provider:model" in error.fix
 
 

@@ -22,8 +22,13 @@ from durable_llm.conversation import (
 )
 from durable_llm.providers import get_adapter
 
-APIS = {"openai": "openai_responses", "anthropic": "anthropic_messages", "gemini": "gemini_generate_content"}
-MODELS = {"openai": "gpt-5", "anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash"}
+APIS = {
+    "openai": "openai_responses",
+    "anthropic": "anthropic_messages",
+    "gemini": "gemini_generate_content",
+    "openai_chat": "openai_chat_completions",
+}
+MODELS = {"openai": "gpt-5", "anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash", "openai_chat": "gpt-4o"}
 PAIRS = [(source, target) for source in APIS for target in APIS if source != target]
 
 

@@ -37,6 +37,7 @@ VENDOR_VARIABLES = (
     "OPENAI_BASE_URL",
     "ANTHROPIC_BASE_URL",
     "GOOGLE_GEMINI_BASE_URL",
+    "OLLAMA_HOST",
 )
 
 
@@ -64,7 +65,7 @@ def fakes(monkeypatch) -> Iterator[Callable[..., dict[str, FakeVendorServer]]]:
     """Start fake vendors playing a script, with the environment pointing at them; closed after the test."""
     started: list[FakeVendorServer] = []
 
-    def start(script, providers=("openai", "anthropic", "gemini")) -> dict[str, FakeVendorServer]:
+    def start(script, providers=("openai", "anthropic", "gemini", "ollama")) -> dict[str, FakeVendorServer]:
         servers = {provider: FakeVendorServer(provider, responses=script).start() for provider in providers}
         for server in servers.values():
             started.append(server)
@@ -193,13 +194,14 @@ async def test_one_conversation_continues_from_vendor_to_vendor(fakes, capitals_
     servers = fakes(switch_provider.scripted_model)
 
     results = await switch_provider.hop_between_vendors(
-        capitals_worker, ["What is the capital of Japan?", "And of Brazil?", "And of Kenya?"]
+        capitals_worker, ["What is the capital of Japan?", "And of Brazil?", "And of Kenya?", "And of Canada?"]
     )
 
     assert [r.output for r in results] == [
         "That capital is Tokyo.",
         "That capital is Brasília.",
         "That capital is Nairobi.",
+        "That capital is Ottawa.",
     ]
     # Claude saw OpenAI's turn; Gemini saw both, with the placeholder signature on calls it did not make.
     claude_first = servers["anthropic"].requests[0]
@@ -210,6 +212,13 @@ async def test_one_conversation_continues_from_vendor_to_vendor(fakes, capitals_
     gemini_body = json.dumps(servers["gemini"].raw_requests[0].body)
     assert gemini_body.count("skip_thought_signature_validator") == 2
     assert "Tokyo" in gemini_body and "Bras" in gemini_body
+    # The local model, through Chat Completions, saw the whole conversation, each result answering its call.
+    local = servers["ollama"].raw_requests[0]
+    assert local.path == "/v1/chat/completions"
+    history = local.body["messages"]
+    assert [m["content"] for m in history if m["role"] == "tool"] == ["Tokyo", "Brasília", "Nairobi"]
+    calls = [c["id"] for m in history if m["role"] == "assistant" for c in m.get("tool_calls") or ()]
+    assert [m["tool_call_id"] for m in history if m["role"] == "tool"] == calls
 
 
 # -- examples/embed_in_existing_workflow.py ------------------------------------------------------

@@ -33,8 +33,13 @@ from durable_llm.transport import call_vendor
 
 ENVIRONMENT = {p.adapter.name: p.environment for p in (OpenAIProvider, AnthropicProvider, GeminiProvider)}
 
-PROVIDERS = ["openai", "anthropic", "gemini"]
-MODELS = {"openai": "gpt-4.1-mini", "anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash"}
+PROVIDERS = ["openai", "anthropic", "gemini", "openai_chat"]
+MODELS = {
+    "openai": "gpt-4.1-mini",
+    "anthropic": "claude-sonnet-4-5",
+    "gemini": "gemini-2.5-flash",
+    "openai_chat": "gpt-4o-mini",
+}
 USAGE = Usage(input_tokens=31, output_tokens=12)
 
 
@@ -54,7 +59,7 @@ def weather_request(provider: str) -> ModelRequest:
                     "required": ["city"],
                     "additionalProperties": False,
                 },
-                strict=True if provider == "openai" else None,
+                strict=True if provider in ("openai", "openai_chat") else None,
             ),
         ),
         max_output_tokens=256,
@@ -287,7 +292,9 @@ async def test_body_of_the_wrong_shape_is_a_clear_retryable_error(provider: str,
 
 async def test_missing_api_key_names_the_variable_to_set(provider: str, serve, monkeypatch) -> None:
     server = serve(reply("never sent"))
-    key = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}[provider]
+    key = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}.get(
+        provider, "OPENAI_API_KEY"
+    )
     monkeypatch.delenv(key)
 
     with pytest.raises(AuthenticationFailed) as caught:
@@ -453,6 +460,8 @@ async def test_a_streamed_answer_comes_in_pieces_and_folds_into_the_same_respons
     if provider == "gemini":
         assert streamed_call.path.split("?")[0].endswith(":streamGenerateContent")
         assert streamed_call.body == plain_call.body
+    elif provider == "openai_chat":  # asks for the usage, sent in a last chunk
+        assert streamed_call.body == {**plain_call.body, "stream": True, "stream_options": {"include_usage": True}}
     else:
         assert streamed_call.body == {**plain_call.body, "stream": True}
 
@@ -510,6 +519,7 @@ VENDOR_ERROR_EVENTS = {
     "openai": 'event: error\ndata: {"type":"error","code":"server_error","message":"Retry.","sequence_number":0}\n\n',
     "anthropic": 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n',
     "gemini": 'data: {"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}\r\n\r\n',
+    "openai_chat": 'data: {"error":{"code":503,"message":"No instances available."}}\n\n',  # as OpenRouter sends
 }
 
 

@@ -17,13 +17,15 @@ if TYPE_CHECKING:
 
 
 def plugin(settings: Settings, tools: Sequence[Any], *, preview: bool = False) -> DurableLLMPlugin:
-    """The plugin with `tools` and the configured blob store; with `preview`, the worker of this
-    command streams answers to the status line."""
+    """The plugin with `tools`, the configured blob store and the servers named in the settings; with
+    `preview`, the worker of this command streams answers to the status line."""
     from durable_llm.plugin import DurableLLMPlugin
     from durable_llm.storage import LocalBlobDriver, external_storage
 
     storage = external_storage(LocalBlobDriver(settings.blob_dir), settings.blob_threshold)
-    return DurableLLMPlugin(tools=tools, storage=storage, on_text=LIVE.receive if preview else None)
+    return DurableLLMPlugin(
+        tools=tools, storage=storage, on_text=LIVE.receive if preview else None, providers=settings.providers()
+    )
 
 
 @asynccontextmanager

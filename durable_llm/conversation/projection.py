@@ -306,7 +306,8 @@ class _IdRewriter:
         if call.id is not None and self._valid(call.id) and call.id not in self.used:
             new_id = call.id
         else:
-            cleaned = re.sub(r"[^a-zA-Z0-9_-]", "_", call.id or "")[:48].strip("_")
+            # Short enough for every target's pattern (Chat Completions: 40), with room for a "_<n>" suffix.
+            cleaned = re.sub(r"[^a-zA-Z0-9_-]", "_", call.id or "")[:32].strip("_")
             new_id = self._fresh(cleaned or f"call_{len(self.used) + 1}")
         if call.id is not None:
             self.mapping.setdefault(call.id, []).append(new_id)

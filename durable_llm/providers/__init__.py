@@ -2,7 +2,9 @@
 
 `OpenAIProvider`, `AnthropicProvider` and `GeminiProvider` take credentials and endpoints from
 code (`DurableLLMPlugin(providers={"azure": OpenAIProvider(base_url=..., api_key=...)})`); by
-default they read the vendor SDK's environment variables. Vendor modules load on first use.
+default they read the vendor SDK's environment variables. `ChatCompletionsProvider` reaches any server
+speaking OpenAI Chat Completions (`openai_chat`; named services `ollama`, `groq`, ...: see
+`durable_llm.providers.openai_chat.endpoints`). Vendor modules load on first use.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -36,12 +38,14 @@ if TYPE_CHECKING:
     from durable_llm.providers.anthropic import AnthropicProvider
     from durable_llm.providers.gemini import GeminiProvider
     from durable_llm.providers.openai import OpenAIProvider
+    from durable_llm.providers.openai_chat import ChatCompletionsProvider
     from durable_llm.providers.scripted import ScriptedProvider
 
 _LAZY = {
     "OpenAIProvider": "durable_llm.providers.openai",
     "AnthropicProvider": "durable_llm.providers.anthropic",
     "GeminiProvider": "durable_llm.providers.gemini",
+    "ChatCompletionsProvider": "durable_llm.providers.openai_chat",
     "ScriptedProvider": "durable_llm.providers.scripted",
 }
 
@@ -60,6 +64,7 @@ __all__ = [
     "AnthropicProvider",
     "AuthenticationFailed",
     "BadRequest",
+    "ChatCompletionsProvider",
     "ContentFiltered",
     "ContextTooLong",
     "DeltaListener",

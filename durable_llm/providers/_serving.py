@@ -66,6 +66,8 @@ def get_server(name: str) -> VendorServer:
         raise ValueError(f"unknown provider {name!r}; choose one of: {', '.join(sorted(PROVIDERS))}")
     package = PROVIDERS[name].partition(":")[0]
     try:
-        return importlib.import_module(f"{package}.server").SERVER
+        module = importlib.import_module(f"{package}.server")
     except ModuleNotFoundError:
         raise ValueError(f"provider {name!r} has no server side to fake") from None
+    # A package serving several named services (Chat Completions: "ollama", "groq", ...) says which is which.
+    return module.server_for(name) if hasattr(module, "server_for") else module.SERVER

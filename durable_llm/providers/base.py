@@ -34,6 +34,12 @@ PROVIDERS: dict[str, str] = {
     "anthropic": "durable_llm.providers.anthropic:AnthropicProvider",
     "gemini": "durable_llm.providers.gemini:GeminiProvider",
     "test": "durable_llm.providers.scripted:ScriptedProvider",
+    # OpenAI Chat Completions, on OpenAI itself and on the services that speak it:
+    "openai_chat": "durable_llm.providers.openai_chat:ChatCompletionsProvider",
+    **{
+        name: f"durable_llm.providers.openai_chat:{name}"
+        for name in ("ollama", "vllm", "openrouter", "groq", "mistral", "deepseek", "together", "azure")
+    },
 }
 """Provider name -> "module:class" of its default `Provider` (configured from the environment).
 

@@ -294,7 +294,7 @@ class FakeVendorServer:
             response = self._script(request)
         except Exception as exc:
             return self._refuse(400, f"the script gave no response: {type(exc).__name__}: {exc}")
-        update: dict[str, Any] = {"provider": self.provider}
+        update: dict[str, Any] = {"provider": self._server.name}  # "ollama", "groq", ... speak "openai_chat"
         if response.model is None:
             update["model"] = request.model
         if response.id is None:
