@@ -38,7 +38,7 @@ from durable_llm.conversation import ModelRequest, ModelResponse, ToolCallPart, 
 
 INSTRUMENTATION = "durable_llm"
 
-PROVIDER_NAMES = {"openai": "openai", "anthropic": "anthropic", "gemini": "gcp.gemini"}
+PROVIDER_NAMES = {"openai": "openai", "anthropic": "anthropic", "gemini": "gcp.gemini", "azure": "azure.ai.openai"}
 """`gen_ai.provider.name` values of the semantic conventions, by durable_llm provider (others as named)."""
 
 
