@@ -33,7 +33,7 @@ async def list_mcp_tools(server: MCPServer) -> list[ToolSpec]:
     A tool whose name or schema some vendor would refuse is left out (and logged), not the server.
     """
     specs: list[ToolSpec] = []
-    async with _heartbeating(), _connected(server) as client:
+    async with _heartbeating(), _connected(server, server.timeout.total_seconds()) as client:
         cursor: str | None = None
         while True:
             page = await client.list_tools(cursor=cursor)
@@ -56,7 +56,9 @@ async def call_mcp_tool(call: ToolCallPart, server: MCPServer, spec: ToolSpec) -
         return error_result(call, str(err))
     async with _heartbeating():
         try:
-            async with _connected(server) as client:
+            # The tool may take as long as its activity may (`ToolOptions.timeout`), not just the server's timeout.
+            limit = activity.info().start_to_close_timeout or server.timeout
+            async with _connected(server, limit.total_seconds()) as client:
                 outcome = await client.call_tool(server.remote_name(spec.name), arguments)
             return as_tool_result(call, outcome)
         except ApplicationError:
@@ -107,8 +109,9 @@ def _json(value: Any) -> Any:
 
 
 @asynccontextmanager
-async def _connected(server: MCPServer) -> AsyncIterator[Client]:
-    """A client session with `server`, closed (and a stdio server stopped) on leaving."""
+async def _connected(server: MCPServer, timeout: float) -> AsyncIterator[Client]:
+    """A client session with `server` waiting `timeout` seconds for each answer, closed (and a stdio
+    server stopped) on leaving."""
     try:
         from mcp import Client, StdioServerParameters
     except ImportError as err:
@@ -117,7 +120,6 @@ async def _connected(server: MCPServer) -> AsyncIterator[Client]:
             type="missing_dependency",
             non_retryable=True,
         ) from err
-    timeout = server.timeout.total_seconds()
     if server.transport == "stdio":
         program, *arguments = server.command
         target: Any = StdioServerParameters(command=program, args=arguments, env=server.env or None, cwd=server.cwd)
