@@ -18,8 +18,17 @@ import json
 import sys
 import uuid
 
+from pydantic import BaseModel
+
 TASK_QUEUE = "mcp-tools"
 CITIES = {"lyon": 522_000, "paris": 2_103_000, "nantes": 320_000}
+
+
+class Population(BaseModel):
+    """What the `population` tool returns: the MCP result's structured content, and its text as JSON."""
+
+    city: str
+    inhabitants: int
 
 
 def serve() -> None:
@@ -31,12 +40,12 @@ def serve() -> None:
     server = FastMCP("cities")
 
     @server.tool()
-    def population(city: str) -> dict:
+    def population(city: str) -> Population:
         """The number of inhabitants of a French city."""
         count = CITIES.get(city.strip().lower())
         if count is None:
             raise ValueError(f"no figure for {city}")
-        return {"city": city, "inhabitants": count}
+        return Population(city=city, inhabitants=count)
 
     logging.disable(logging.CRITICAL)
     server.run("stdio")
@@ -61,7 +70,8 @@ def scripted_model(request):
     people, weather = results
     # Claude and OpenAI are sent the server's text (JSON here), Gemini its structured content.
     figures = people.value if isinstance(people.value, dict) else json.loads(people.text)
-    return reply(f"Lyon has {figures['inhabitants']} inhabitants; {weather.text or weather.value}.")
+    sky = weather.value["output"] if isinstance(weather.value, dict) else weather.text
+    return reply(f"Lyon has {figures['inhabitants']} inhabitants; {sky}.")
 
 
 async def main(question: str) -> None:
