@@ -116,15 +116,19 @@ async def test_stdio_server_tools_join_the_agent_and_answer_calls(temporal_env):
 
 async def test_bad_arguments_and_tool_errors_reach_the_model(temporal_env):
     model = ScriptedModel(
-        [call_tools(("add", {"a": "two", "b": 3}), ("refuse", {"reason": "no way"}), ("nothing", {})), "ok"]
+        [
+            call_tools(("add", {"a": "two", "b": 3}), ("refuse", {"reason": "no way"}), ("nothing", {}), ("crash", {})),
+            "ok",
+        ]
     )
     agent = Agent(model="test:mcp", tools=[STDIO])
     result, _ = await converse(temporal_env, agent, model)
     assert result.output == "ok" and result.stop_reason == "completed"
-    invalid, refused, unknown = results(model)
+    invalid, refused, unknown, crashed = results(model)
     assert invalid.is_error and "Invalid arguments for tool 'add'" in invalid.text and "'a'" in invalid.text
     assert refused.is_error and "refused: no way" in refused.text
     assert unknown.is_error and "no tool named 'nothing'" in unknown.text
+    assert crashed.is_error and "crash failed (MCP server" in crashed.text
 
 
 async def test_streamable_http_server_with_prefix_and_approval(temporal_env, http_server):
