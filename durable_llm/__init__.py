@@ -18,6 +18,7 @@ from durable_llm.conversation import (
     Usage,
 )
 from durable_llm.events import ConversationEvent
+from durable_llm.mcp import MCPServer
 from durable_llm.output import OutputRejected
 from durable_llm.providers import ProviderError, get_adapter
 from durable_llm.streaming import TextDelta, TextListener
@@ -64,6 +65,7 @@ __all__ = [
     "ConversationUpdate",
     "DurableLLMPlugin",
     "LocalBlobDriver",
+    "MCPServer",
     "MediaPart",
     "Message",
     "MissingDocstringWarning",

@@ -16,6 +16,7 @@ import base64
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import inspect
 import re
 import threading
@@ -24,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError
@@ -57,6 +58,9 @@ from durable_llm.storage import AesGcmCodec
 from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import ToolArgumentError, ToolContext
 from durable_llm.transport import Providers, UnknownProvider
+
+if TYPE_CHECKING:
+    from durable_llm.tracing import Telemetry
 
 MODEL_ACTIVITY = "durable_llm.call_model"
 """The model activity's name; tool activities are named after their tool."""
@@ -170,6 +174,8 @@ class AgentActivities:
         """How many transcript snapshots this worker read from the blob store."""
         self.read_in_process = True
         """Read the transcripts of workflows held by this process from memory; False: query, as another process must."""
+        self.telemetry: Telemetry | None = None
+        """Traces and measures the model calls (`DurableLLMPlugin(tracing=...)`); None: off."""
 
     @property
     def tool_names(self) -> frozenset[str]:
@@ -178,7 +184,16 @@ class AgentActivities:
 
     def definitions(self) -> list[Callable[..., Any]]:
         """The activity callables to register on a worker."""
-        return [self.call_model, self.run_tool, self.save_transcript, self.load_transcript]
+        from durable_llm.mcp_activities import call_mcp_tool, list_mcp_tools
+
+        return [
+            self.call_model,
+            self.run_tool,
+            self.save_transcript,
+            self.load_transcript,
+            list_mcp_tools,
+            call_mcp_tool,
+        ]
 
     @activity.defn(name=MODEL_ACTIVITY)
     async def call_model(self, turn: ModelTurn) -> ModelResponse:
@@ -197,7 +212,10 @@ class AgentActivities:
             agent = agent.model_copy(update={"model": turn.model})
         request = self._request(agent, turn.sent(messages))
         async with _heartbeating(), _delta_publisher(turn, agent) as publisher:
-            return _storable(await self._reply(agent, request, publisher))
+            reply = functools.partial(self._reply, agent, request, publisher)
+            if self.telemetry is not None:
+                return _storable(await self.telemetry.model_call(agent, request, reply))
+            return _storable(await reply())
 
     async def _reply(self, agent: Agent, request: ModelRequest, publisher: DeltaPublisher | None) -> ModelResponse:
         """The provider's answer, its errors turned into failures Temporal retries (or not) as they deserve."""
@@ -361,7 +379,7 @@ class AgentActivities:
             instructions=agent.instructions,
             messages=messages,
             tools=(
-                *(self._spec(tool) for tool in agent.tools),
+                *(self._spec(tool) for tool in agent.function_tools),
                 *(transfer_tool(other) for other in agent.handoffs),
                 *((final_answer_tool(agent.output_schema),) if agent.output_schema and tool_mode else ()),
             ),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from pydantic import Field, JsonValue, PrivateAttr, TypeAdapter, field_validator, model_validator
 
 from durable_llm.conversation import FrozenModel, MediaPart, Message, TextPart, ToolSpec, Usage
+from durable_llm.mcp import MCPServer
 from durable_llm.output import FINAL_ANSWER_TOOL, OutputSpec, OutputValidator
 from durable_llm.providers.base import split_model
 
@@ -85,8 +86,9 @@ class Agent(FrozenModel):
     any well-formed name the worker's `DurableLLMPlugin(providers={...})` gives (checked when
     the model is first called: the agent may be made where no plugin is known).
 
-    `tools` takes functions (turned into `ToolSpec`s here), `ToolSpec`s, or the names of tools
-    registered with the worker's `DurableLLMPlugin`; the functions themselves run on the worker,
+    `tools` takes functions (turned into `ToolSpec`s here), `ToolSpec`s, the names of tools
+    registered with the worker's `DurableLLMPlugin`, or `MCPServer`s (whose tools join once
+    listed; `tool_options` may name them); the functions themselves run on the worker,
     which must have them registered. `max_turns` bounds the model calls made for one user message.
 
     `fallback_models` ("provider:model", in order) take a model call over when the model fails
@@ -112,7 +114,7 @@ class Agent(FrozenModel):
     description: str | None = None
     """What this agent does, for the agents that may hand off to it (else its instructions say)."""
     instructions: str | None = None
-    tools: tuple[ToolSpec | AgentTool | str, ...] = ()
+    tools: tuple[ToolSpec | AgentTool | str | MCPServer, ...] = ()
     tool_options: dict[str, ToolOptions] = {}
     temperature: float | None = None
     max_output_tokens: int | None = None
@@ -193,7 +195,8 @@ class Agent(FrozenModel):
         names = self.tool_names
         if len(set(names)) != len(names):
             raise ValueError(f"tool names must be unique, got {list(names)}")
-        if unknown := set(self.tool_options) - set(names):
+        unlisted = any(isinstance(t, MCPServer) and t.tools is None for t in self.tools)
+        if (unknown := set(self.tool_options) - set(names)) and not unlisted:
             raise ValueError(f"tool_options name tools the agent does not have: {sorted(unknown)}")
         from durable_llm.handoffs import team, transfer_name
 
@@ -227,8 +230,13 @@ class Agent(FrozenModel):
 
     @property
     def tool_names(self) -> tuple[str, ...]:
-        """The names of every tool the model may call."""
-        return tuple(t if isinstance(t, str) else t.name for t in self.tools)
+        """The names of every tool the model may call (an MCP server's once listed)."""
+        return tuple(t if isinstance(t, str) else t.name for t in self.function_tools)
+
+    @property
+    def function_tools(self) -> tuple[ToolSpec | AgentTool | str, ...]:
+        """`tools` with each MCP server replaced by the tools it listed."""
+        return tuple(s for t in self.tools for s in (t.tools or () if isinstance(t, MCPServer) else (t,)))
 
     def agent_tool(self, name: str) -> AgentTool | None:
         """The tool named `name` if it runs another agent (`as_tool`)."""
@@ -254,7 +262,7 @@ class Agent(FrozenModel):
 
 def _as_tool(item: Any) -> Any:
     """A function becomes its `ToolSpec`; specs, names and plain dicts (from JSON) pass unchanged."""
-    if isinstance(item, (ToolSpec, AgentTool, str, dict)):
+    if isinstance(item, (ToolSpec, AgentTool, str, dict, MCPServer)):
         return item
     if callable(item):
         from durable_llm.tools import tool_spec

@@ -64,6 +64,7 @@ from durable_llm.events import (
     UserMessage,
 )
 from durable_llm.handoffs import find_agent, handoff_target, team
+from durable_llm.mcp import CALL_TOOL_ACTIVITY, mcp_server_of, with_listed_tools
 from durable_llm.output import OutputInvalid, answer_of, answer_results, check_output, retry_prompt
 from durable_llm.user_content import UserContent, check_media, user_message
 
@@ -150,6 +151,7 @@ class AgentSession:
             message = self.check_content(content)
         except ValueError as err:
             raise ApplicationError(str(err), type="unsupported_content", non_retryable=True) from None
+        self.agent = await with_listed_tools(self.agent)
         start = len(self.messages)
         self.messages.append(message)
         self._emit(UserMessage(text=message.text))
@@ -465,12 +467,14 @@ class AgentSession:
     async def _tool_activity(
         self, call: ToolCallPart, key: str, positional: bool, options: ToolOptions
     ) -> ToolResultPart:
+        # The activity needs only what the model wrote (the parsed copy is in the history already),
+        # and the agent's name for the tool's `ToolContext` (an MCP tool: how to reach its server).
+        written = ToolCallPart(id=call.id, name=call.name, arguments_raw=call.arguments_raw)
+        server = mcp_server_of(self.active, call.name)
         try:
             return await workflow.execute_activity(
-                call.name,
-                # The activity needs only what the model wrote (the parsed copy is in the history
-                # already), and the agent's name for the tool's `ToolContext`.
-                args=[ToolCallPart(id=call.id, name=call.name, arguments_raw=call.arguments_raw), self.active.name],
+                CALL_TOOL_ACTIVITY if server else call.name,
+                args=[written, server.connection, server.spec(call.name)] if server else [written, self.active.name],
                 # Without an id, Temporal numbers the activity itself: unique, whatever the model wrote.
                 activity_id=None if positional else f"tool-{self.turns}-{key}",
                 summary=f"tool {call.name}" if positional else None,

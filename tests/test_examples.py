@@ -352,3 +352,53 @@ async def test_a_pdf_and_a_photo_reach_each_vendor_in_its_own_form(fakes, tempor
     assert "document" in json.dumps(servers["anthropic"].raw_requests[0].body)
     assert "input_file" in json.dumps(servers["openai"].raw_requests[0].body)
     assert "inlineData" in json.dumps(servers["gemini"].raw_requests[0].body)
+
+
+# -- examples/mcp_tools.py -----------------------------------------------------------------------
+
+
+async def test_mcp_tools_example_runs_as_a_script_without_keys(temporal_env):
+    address = temporal_env.client.service_client.config.target_host
+    env = {**os.environ, "DURABLE_LLM_TEMPORAL_ADDRESS": address, "DURABLE_LLM_MODEL": "anthropic:claude-sonnet-4-5"}
+
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(EXAMPLES / "mcp_tools.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert 'tool call: cities_population({"city":"Lyon"})' in done.stdout
+    assert "agent: Lyon has 522000 inhabitants; Lyon: sunny, 24 °C." in done.stdout
+
+
+# -- examples/tracing.py -------------------------------------------------------------------------
+
+
+async def test_tracing_example_prints_one_turn_as_a_span_tree(temporal_env):
+    address = temporal_env.client.service_client.config.target_host
+    env = {**os.environ, "DURABLE_LLM_TEMPORAL_ADDRESS": address, "DURABLE_LLM_MODEL": "openai:gpt-5-mini"}
+
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(EXAMPLES / "tracing.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "agent: In Paris it is 14:05, sunny and 21 °C." in lines
+    assert lines[2] == "StartWorkflowUpdate:send_message"
+    assert (
+        "    RunActivity:get_time" in lines and "      execute_tool get_time  {'gen_ai.tool.name': 'get_time'}" in lines
+    )
+    chats = [line for line in lines if line.strip().startswith("chat gpt-5-mini")]
+    assert len(chats) == 2 and "'gen_ai.request.model': 'gpt-5-mini'" in chats[0]
+    assert "'gen_ai.usage.input_tokens': 180, 'gen_ai.usage.output_tokens': 14" in chats[1]
+    assert any(line.startswith("metric gen_ai.client.token.usage") and line.endswith("sum 300") for line in lines)
