@@ -116,16 +116,23 @@ def mcp_server_of(agent: Agent, tool_name: str) -> MCPServer | None:
 
 
 async def with_listed_tools(agent: Agent) -> Agent:
-    """`agent` with the tools of each of its MCP servers not yet listed (workflow code).
+    """`agent`, and every agent of its team (handoffs), with the tools of each MCP server not yet listed.
 
-    One activity per server, in parallel. A server that cannot be listed (down, refusing) stays
-    unlisted: the conversation goes on without its tools, and the next message tries again.
+    Workflow code: one activity per distinct server, in parallel. A server that cannot be listed
+    (down, refusing) stays unlisted: the conversation goes on without its tools, and the next
+    message tries again.
     """
     from temporalio import workflow
     from temporalio.common import RetryPolicy
     from temporalio.exceptions import ActivityError
 
-    unlisted = [(i, t) for i, t in enumerate(agent.tools) if isinstance(t, MCPServer) and t.tools is None]
+    from durable_llm.handoffs import team
+
+    unlisted: dict[str, MCPServer] = {}
+    for member in team(agent):
+        for tool in member.tools:
+            if isinstance(tool, MCPServer) and tool.tools is None:
+                unlisted.setdefault(tool.model_dump_json(), tool)
     if not unlisted:
         return agent
     listings = await asyncio.gather(
@@ -137,24 +144,37 @@ async def with_listed_tools(agent: Agent) -> Agent:
                 start_to_close_timeout=server.timeout,
                 retry_policy=RetryPolicy(maximum_attempts=3),
             )
-            for _, server in unlisted
+            for server in unlisted.values()
         ),
         return_exceptions=True,
     )
+    listed: dict[str, list[ToolSpec]] = {}
+    for (key, server), listing in zip(unlisted.items(), listings, strict=True):
+        if isinstance(listing, ActivityError):
+            workflow.logger.warning("MCP server %s not listed: %s", server.label, listing.cause or listing)
+        elif isinstance(listing, BaseException):
+            raise listing
+        else:
+            listed[key] = listing
+    return _with_listings(agent, listed)
+
+
+def _with_listings(agent: Agent, listed: dict[str, list[ToolSpec]]) -> Agent:
+    """`agent` and its handoffs with the listed servers' tools, each name kept once per agent."""
+    from temporalio import workflow
+
     tools = list(agent.tools)
     taken = set(agent.tool_names)
-    for (index, server), listed in zip(unlisted, listings, strict=True):
-        if isinstance(listed, ActivityError):
-            workflow.logger.warning("MCP server %s not listed: %s", server.label, listed.cause or listed)
+    for index, server in enumerate(agent.tools):
+        if not isinstance(server, MCPServer) or (specs := listed.get(server.model_dump_json())) is None:
             continue
-        if isinstance(listed, BaseException):
-            raise listed
         kept = []
-        for spec in listed:
+        for spec in specs:
             if spec.name in taken:
                 workflow.logger.warning("MCP tool %r of %s left out: the name is taken", spec.name, server.label)
                 continue
             taken.add(spec.name)
             kept.append(spec)
         tools[index] = server.model_copy(update={"tools": tuple(kept)})
-    return agent.model_copy(update={"tools": tuple(tools)})
+    handoffs = tuple(_with_listings(other, listed) for other in agent.handoffs)
+    return agent.model_copy(update={"tools": tuple(tools), "handoffs": handoffs})

@@ -114,6 +114,20 @@ async def test_stdio_server_tools_join_the_agent_and_answer_calls(temporal_env):
     await Replayer(workflows=[], plugins=[DurableLLMPlugin()]).replay_workflow(history)
 
 
+async def test_an_agent_handed_to_calls_its_own_mcp_server(temporal_env):
+    model = ScriptedModel([call_tools(("transfer_to_maths", {})), call_tools(("add", {"a": 2, "b": 3})), "5"])
+    maths = Agent(name="maths", model="test:mcp", tools=[STDIO], description="Does sums.")
+    agent = Agent(name="triage", model="test:mcp", tools=[get_weather], handoffs=[maths])
+    result, handle = await converse(temporal_env, agent, model)
+    assert (result.output, result.agent) == ("5", "maths")
+    assert [t.name for t in model.requests[0].tools] == ["get_weather", "transfer_to_maths"]
+    assert "add" in [t.name for t in model.requests[1].tools]
+    (added,) = results(model, 2)
+    assert (added.value, added.is_error) == ({"result": 5}, False)
+    history = await handle.fetch_history()
+    await Replayer(workflows=[], plugins=[DurableLLMPlugin()]).replay_workflow(history)
+
+
 async def test_bad_arguments_and_tool_errors_reach_the_model(temporal_env):
     model = ScriptedModel(
         [
