@@ -160,11 +160,15 @@ async def with_listed_tools(agent: Agent) -> Agent:
 
 
 def _with_listings(agent: Agent, listed: dict[str, list[ToolSpec]]) -> Agent:
-    """`agent` and its handoffs with the listed servers' tools, each name kept once per agent."""
+    """`agent` and its handoffs with the listed servers' tools, each name given once per agent."""
     from temporalio import workflow
 
+    from durable_llm.handoffs import transfer_name
+    from durable_llm.output import FINAL_ANSWER_TOOL
+
     tools = list(agent.tools)
-    taken = set(agent.tool_names)
+    # Names the model is given besides the agent's tools: a server's tool must not shadow them.
+    taken = {*agent.tool_names, *(transfer_name(other) for other in agent.handoffs), FINAL_ANSWER_TOOL}
     for index, server in enumerate(agent.tools):
         if not isinstance(server, MCPServer) or (specs := listed.get(server.model_dump_json())) is None:
             continue

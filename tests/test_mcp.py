@@ -128,6 +128,16 @@ async def test_an_agent_handed_to_calls_its_own_mcp_server(temporal_env):
     await Replayer(workflows=[], plugins=[DurableLLMPlugin()]).replay_workflow(history)
 
 
+async def test_a_server_tool_never_shadows_a_transfer_tool(temporal_env):
+    model = ScriptedModel(["ok"])
+    shadowing = MCPServer.stdio([sys.executable, SERVER, "stdio"], prefix="transfer_to_")
+    agent = Agent(name="triage", model="test:mcp", tools=[shadowing], handoffs=[Agent(name="add", model="test:mcp")])
+    result, _ = await converse(temporal_env, agent, model)
+    names = [t.name for t in model.requests[0].tools]
+    assert result.output == "ok" and names.count("transfer_to_add") == 1
+    assert "transfer_to_describe" in names  # the server's other tools are kept
+
+
 async def test_bad_arguments_and_tool_errors_reach_the_model(temporal_env):
     model = ScriptedModel(
         [
