@@ -33,7 +33,7 @@ from durable_llm.tools import (
 from durable_llm.user_content import UserContent, attachment
 
 if TYPE_CHECKING:
-    from durable_llm.chat import send_message
+    from durable_llm.chat import send_message, switch_model
     from durable_llm.live import ConversationNotFound, follow
     from durable_llm.loop import checkpoint_conversation, run_agent
     from durable_llm.payload_guard import PayloadGuard, PayloadTooLarge, check_payload_size
@@ -101,6 +101,7 @@ __all__ = [
     "run_agent",
     "s3_driver",
     "send_message",
+    "switch_model",
     "tool",
     "tool_spec",
     "with_external_storage",
@@ -113,6 +114,7 @@ _TEMPORAL = {
     "run_agent": "durable_llm.loop",
     "checkpoint_conversation": "durable_llm.loop",
     "send_message": "durable_llm.chat",
+    "switch_model": "durable_llm.chat",
     "ConversationUpdate": "durable_llm.queries",
     "follow_conversation": "durable_llm.queries",
     "follow": "durable_llm.live",

@@ -392,6 +392,8 @@ class AgentStatus(FrozenModel):
     failed_exchanges: tuple[FailedExchange, ...] = ()
     agent: str | None = None
     """The name of the agent answering now (in a team, the one the conversation was last handed to)."""
+    model: str | None = None
+    """The model ("provider:model") that agent calls next (its fallback models aside)."""
     usage_by_agent: dict[str, Usage] = {}
     """`usage` split by the agent whose model calls it paid for (agents run as tools included)."""
 

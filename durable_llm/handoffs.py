@@ -54,3 +54,12 @@ def find_agent(root: Agent, name: str) -> Agent:
 def handoff_target(agent: Agent, tool_name: str) -> Agent | None:
     """The agent that calling `tool_name` hands over to, if it is one of `agent`'s transfer tools."""
     return next((other for other in agent.handoffs if transfer_name(other) == tool_name), None)
+
+
+def with_model(root: Agent, name: str, model: str) -> Agent:
+    """`root`'s team with the agent named `name` (wherever it is handed off to) answering with `model`."""
+    handoffs = tuple(with_model(other, name, model) for other in root.handoffs)
+    update: dict[str, object] = {"handoffs": handoffs}
+    if root.name == name:
+        update["model"] = model
+    return root.model_copy(update=update)

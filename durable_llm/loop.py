@@ -63,7 +63,7 @@ from durable_llm.events import (
     TurnFinished,
     UserMessage,
 )
-from durable_llm.handoffs import find_agent, handoff_target, team
+from durable_llm.handoffs import find_agent, handoff_target, team, with_model
 from durable_llm.mcp import CALL_TOOL_ACTIVITY, mcp_server_of, with_listed_tools
 from durable_llm.output import OutputInvalid, answer_of, answer_results, check_output, retry_prompt
 from durable_llm.user_content import UserContent, check_media, user_message
@@ -339,8 +339,18 @@ class AgentSession:
             run=self.run_number,
             failed_exchanges=tuple(self._failed),
             agent=self.active.name,
+            model=self.active.model,
             usage_by_agent=self._usage_by_agent,
         )
+
+    def switch_model(self, model: str) -> str:
+        """Have the agent answering now call `model` from its next model call on; returns the model it replaces.
+
+        The history is projected for the new model's vendor at each call, as after a handoff.
+        """
+        active = self.active
+        self.agent = with_model(self.agent, active.name, model)
+        return active.model
 
     def page(self, offset: int = 0, limit: int = 100) -> HistoryPage:
         """Messages from `offset`: at most `limit`, and about `PAGE_BYTES` of JSON (at least one).

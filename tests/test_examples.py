@@ -225,6 +225,25 @@ async def test_one_conversation_continues_from_vendor_to_vendor(fakes, capitals_
     assert [m["tool_call_id"] for m in history if m["role"] == "tool"] == calls
 
 
+async def test_one_running_chat_is_switched_from_vendor_to_vendor(fakes, capitals_worker):
+    servers = fakes(switch_provider.scripted_model)
+
+    answers = await switch_provider.switch_a_running_chat(
+        capitals_worker, ["What is the capital of Japan?", "And of Brazil?", "And of Kenya?", "And of Canada?"]
+    )
+
+    assert answers == [
+        "That capital is Tokyo.",
+        "That capital is Brasília.",
+        "That capital is Nairobi.",
+        "That capital is Ottawa.",
+    ]
+    assert [len(servers[p].requests) for p in ("openai", "anthropic", "gemini", "ollama")] == [2, 2, 2, 2]
+    # The local model was sent the whole chat: every earlier vendor's tool results, each answering its call.
+    history = servers["ollama"].raw_requests[0].body["messages"]
+    assert [m["content"] for m in history if m["role"] == "tool"] == ["Tokyo", "Brasília", "Nairobi"]
+
+
 # -- examples/embed_in_existing_workflow.py ------------------------------------------------------
 
 
