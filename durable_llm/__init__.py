@@ -18,6 +18,8 @@ from durable_llm.conversation import (
     Usage,
 )
 from durable_llm.events import ConversationEvent
+from durable_llm.mcp import MCPServer
+from durable_llm.output import OutputRejected
 from durable_llm.providers import ProviderError, get_adapter
 from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import (
@@ -28,9 +30,10 @@ from durable_llm.tools import (
     tool,
     tool_spec,
 )
+from durable_llm.user_content import UserContent, attachment
 
 if TYPE_CHECKING:
-    from durable_llm.chat import send_message
+    from durable_llm.chat import send_message, switch_model
     from durable_llm.live import ConversationNotFound, follow
     from durable_llm.loop import checkpoint_conversation, run_agent
     from durable_llm.payload_guard import PayloadGuard, PayloadTooLarge, check_payload_size
@@ -62,11 +65,13 @@ __all__ = [
     "ConversationUpdate",
     "DurableLLMPlugin",
     "LocalBlobDriver",
+    "MCPServer",
     "MediaPart",
     "Message",
     "MissingDocstringWarning",
     "ModelRequest",
     "ModelResponse",
+    "OutputRejected",
     "PayloadGuard",
     "PayloadTooLarge",
     "ProviderError",
@@ -84,6 +89,8 @@ __all__ = [
     "ToolResultPart",
     "ToolSpec",
     "Usage",
+    "UserContent",
+    "attachment",
     "check_payload_size",
     "checkpoint_conversation",
     "external_storage",
@@ -94,6 +101,7 @@ __all__ = [
     "run_agent",
     "s3_driver",
     "send_message",
+    "switch_model",
     "tool",
     "tool_spec",
     "with_external_storage",
@@ -106,6 +114,7 @@ _TEMPORAL = {
     "run_agent": "durable_llm.loop",
     "checkpoint_conversation": "durable_llm.loop",
     "send_message": "durable_llm.chat",
+    "switch_model": "durable_llm.chat",
     "ConversationUpdate": "durable_llm.queries",
     "follow_conversation": "durable_llm.queries",
     "follow": "durable_llm.live",

@@ -16,6 +16,7 @@ import base64
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import inspect
 import re
 import threading
@@ -24,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError
@@ -34,7 +35,7 @@ from temporalio.common import RawValue
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from durable_llm.agent import Agent, HistoryPage, Transcript, TranscriptSnapshot
+from durable_llm.agent import Agent, AgentTool, HistoryPage, Transcript, TranscriptSnapshot
 from durable_llm.conversation import (
     FrozenModel,
     MediaPart,
@@ -43,10 +44,13 @@ from durable_llm.conversation import (
     ModelResponse,
     TextPart,
     ToolCallPart,
+    ToolChoice,
     ToolResultPart,
     ToolSpec,
     project,
 )
+from durable_llm.handoffs import find_agent, transfer_tool
+from durable_llm.output import final_answer_tool
 from durable_llm.progress import AnswerReporter, call_name
 from durable_llm.providers.base import StreamDelta
 from durable_llm.providers.errors import ProviderError
@@ -54,6 +58,9 @@ from durable_llm.storage import AesGcmCodec, kept_inline
 from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import ToolArgumentError, ToolContext
 from durable_llm.transport import Providers, UnknownProvider
+
+if TYPE_CHECKING:
+    from durable_llm.tracing import Telemetry
 
 MODEL_ACTIVITY = "durable_llm.call_model"
 """The model activity's name; tool activities are named after their tool."""
@@ -86,6 +93,10 @@ class ModelTurn(FrozenModel):
     """Ranges `(start, end)` of messages kept for the record but not sent: exchanges that failed for good."""
     publish_deltas: bool = False
     """Stream the answer and report it in heartbeats as it is written, for `durable_llm.follow`."""
+    model: str | None = None
+    """The model ("provider:model") to call instead of the agent's: one of its `fallback_models`."""
+    agent: str | None = None
+    """The agent of the team answering, by name (None: the conversation's own agent)."""
 
     def sent(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
         """The messages of the transcript the model is shown: all but those `left_out`."""
@@ -163,6 +174,8 @@ class AgentActivities:
         """How many transcript snapshots this worker read from the blob store."""
         self.read_in_process = True
         """Read the transcripts of workflows held by this process from memory; False: query, as another process must."""
+        self.telemetry: Telemetry | None = None
+        """Traces and measures the model calls (`DurableLLMPlugin(tracing=...)`); None: off."""
 
     @property
     def tool_names(self) -> frozenset[str]:
@@ -171,17 +184,40 @@ class AgentActivities:
 
     def definitions(self) -> list[Callable[..., Any]]:
         """The activity callables to register on a worker."""
-        return [self.call_model, self.run_tool, self.save_transcript, self.load_transcript]
+        from durable_llm.mcp_activities import call_mcp_tool, list_mcp_tools
+
+        return [
+            self.call_model,
+            self.run_tool,
+            self.save_transcript,
+            self.load_transcript,
+            list_mcp_tools,
+            call_mcp_tool,
+        ]
 
     @activity.defn(name=MODEL_ACTIVITY)
     async def call_model(self, turn: ModelTurn) -> ModelResponse:
         """Call the agent's model on the first `turn.version` messages of the conversation."""
         agent, messages = await self._transcript(turn)
+        if turn.agent is not None:
+            try:
+                agent = find_agent(agent, turn.agent)
+            except LookupError as err:
+                raise ApplicationError(str(err), type="not_found", non_retryable=True) from err
+        if turn.model is not None:
+            if turn.model not in agent.fallback_models:
+                raise ApplicationError(
+                    f"{turn.model} is not one of the agent's fallback models", type="bad_request", non_retryable=True
+                )
+            agent = agent.model_copy(update={"model": turn.model})
         request = self._request(agent, turn.sent(messages))
         reporter = _answer_reporter(turn, agent)
         async with _heartbeating(reporter.details if reporter else tuple):
             try:
-                return _storable(await self._reply(agent, request, reporter))
+                reply = functools.partial(self._reply, agent, request, reporter)
+                if self.telemetry is not None:
+                    return _storable(await self.telemetry.model_call(agent, request, reply))
+                return _storable(await reply())
             finally:
                 if reporter is not None:
                     reporter.close()
@@ -339,6 +375,7 @@ class AgentActivities:
             rules = self._providers.get(agent.provider).rules
         except UnknownProvider as err:
             raise ApplicationError(f"{agent.model}: {err}", type="unknown_provider", non_retryable=True) from err
+        tool_mode = agent.output_mode == "tool"
         messages, report = project(messages, rules, agent.model_name)
         if not report.unchanged:
             activity.logger.debug("history projected for %s: %s", agent.model, report.changes)
@@ -346,18 +383,26 @@ class AgentActivities:
             model=agent.model_name,
             instructions=agent.instructions,
             messages=messages,
-            tools=tuple(self._spec(tool) for tool in agent.tools),
+            tools=(
+                *(self._spec(tool) for tool in agent.function_tools),
+                *(transfer_tool(other) for other in agent.handoffs),
+                *((final_answer_tool(agent.output_schema),) if agent.output_schema and tool_mode else ()),
+            ),
+            tool_choice=ToolChoice(mode="required") if agent.output_schema and tool_mode else None,
             temperature=agent.temperature,
             max_output_tokens=agent.max_output_tokens,
             top_p=agent.top_p,
             stop=agent.stop,
             seed=agent.seed,
+            output_schema=agent.output_schema.request_schema() if agent.output_schema and not tool_mode else None,
             provider_options=agent.provider_options,
         )
 
-    def _spec(self, tool: ToolSpec | str) -> ToolSpec:
+    def _spec(self, tool: ToolSpec | AgentTool | str) -> ToolSpec:
         if isinstance(tool, ToolSpec):
             return tool
+        if isinstance(tool, AgentTool):
+            return tool.spec()
         if tool not in self._tools:
             raise ApplicationError(
                 f"the agent names tool {tool!r}, which is not registered on this worker; "
@@ -465,7 +510,7 @@ def _answer_reporter(turn: ModelTurn, agent: Agent) -> AnswerReporter | None:
     """What reports the answer in heartbeats as it streams, when the turn asks for it."""
     if not turn.publish_deltas:
         return None
-    return AnswerReporter(call_name(turn.version), activity.info().attempt, agent.name, _heartbeat)
+    return AnswerReporter(call_name(turn.version, turn.model), activity.info().attempt, agent.name, _heartbeat)
 
 
 def _heartbeat(*details: Any) -> None:

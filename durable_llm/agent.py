@@ -6,12 +6,16 @@ must serialise, and its JSON outlives code releases like any workflow history.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from pydantic import Field, JsonValue, field_validator, model_validator
+from pydantic import Field, JsonValue, PrivateAttr, TypeAdapter, field_validator, model_validator
 
-from durable_llm.conversation import FrozenModel, Message, ToolSpec, Usage
+from durable_llm.conversation import FrozenModel, MediaPart, Message, TextPart, ToolSpec, Usage
+from durable_llm.mcp import MCPServer
+from durable_llm.output import FINAL_ANSWER_TOOL, OutputSpec, OutputValidator
 from durable_llm.providers.base import split_model
 
 if TYPE_CHECKING:
@@ -82,15 +86,35 @@ class Agent(FrozenModel):
     any well-formed name the worker's `DurableLLMPlugin(providers={...})` gives (checked when
     the model is first called: the agent may be made where no plugin is known).
 
-    `tools` takes functions (turned into `ToolSpec`s here), `ToolSpec`s, or the names of tools
-    registered with the worker's `DurableLLMPlugin`; the functions themselves run on the worker,
+    `tools` takes functions (turned into `ToolSpec`s here), `ToolSpec`s, the names of tools
+    registered with the worker's `DurableLLMPlugin`, or `MCPServer`s (whose tools join once
+    listed; `tool_options` may name them); the functions themselves run on the worker,
     which must have them registered. `max_turns` bounds the model calls made for one user message.
+
+    `fallback_models` ("provider:model", in order) take a model call over when the model fails
+    in a way its retries could not fix: `model_retry` ran out on a retryable error (overloaded,
+    rate limited, 5xx, timeouts, connection lost), or the call timed out. The same turn goes to the
+    next model, the history projected for its vendor. Never after an error caused by the request
+    (a 400, a refused credential): that one fails as before.
+
+    `handoffs` (other agents) give the model one `transfer_to_<name>` tool each; calling one hands
+    the conversation to that agent (see `durable_llm.handoffs`).
+
+    `output_type` (a pydantic model, dataclass, TypedDict, `list[...]` or primitive) asks for a
+    typed final answer: the model is given its JSON schema through the vendor's structured output,
+    the answer is validated (and `output_validator` functions run), and an answer that fails goes
+    back to the model with the errors, up to `output_retries` times. The schema is kept in
+    `output_schema` (serialised with the agent); the type itself is not, see `durable_llm.output`.
+    `output_mode="tool"` asks through a forced `final_answer` tool instead, for a model without
+    native structured output.
     """
 
     name: str = "agent"
     model: str
+    description: str | None = None
+    """What this agent does, for the agents that may hand off to it (else its instructions say)."""
     instructions: str | None = None
-    tools: tuple[ToolSpec | str, ...] = ()
+    tools: tuple[ToolSpec | AgentTool | str | MCPServer, ...] = ()
     tool_options: dict[str, ToolOptions] = {}
     temperature: float | None = None
     max_output_tokens: int | None = None
@@ -101,11 +125,62 @@ class Agent(FrozenModel):
     max_turns: int = Field(default=10, ge=1)
     model_timeout: timedelta = timedelta(minutes=10)
     model_retry: RetryOptions = RetryOptions(maximum_attempts=6, maximum_interval=timedelta(minutes=1))
+    output_schema: OutputSpec | None = None
+    output_retries: int = Field(default=1, ge=0)
+    output_mode: Literal["native", "tool"] = "native"
+    fallback_models: tuple[str, ...] = ()
+    handoffs: tuple[Agent, ...] = ()
+
+    _output_type: Any = PrivateAttr(default=None)
+    _output_validators: list[OutputValidator] = PrivateAttr(default_factory=list)
+
+    def __init__(self, /, output_type: Any = None, **data: Any) -> None:
+        if output_type is not None:
+            if data.get("output_schema") is not None:
+                raise ValueError("give output_type or output_schema, not both")
+            data["output_schema"] = OutputSpec.for_type(output_type)
+        super().__init__(**data)
+        self._output_type = output_type
+
+    def __eq__(self, other: object) -> bool:
+        # The same agent whether or not it still holds its Python output type (it does not after deserialising).
+        if not isinstance(other, Agent):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = FrozenModel.__hash__
+
+    @property
+    def output_type(self) -> Any:
+        """The Python type of the final answer, if this agent was built with one (None after deserialising)."""
+        return self._output_type
+
+    @property
+    def output_validators(self) -> tuple[OutputValidator, ...]:
+        """The functions registered with `output_validator`."""
+        return tuple(self._output_validators)
+
+    def output_validator(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Decorator: `fn(answer)` returns the answer (or a replacement) or raises `OutputRejected(message)`.
+
+        It runs in workflow code (keep it deterministic: no I/O, clocks or randomness), wherever
+        this `Agent` object runs (`run_agent` in your workflow); it does not travel with the agent's
+        JSON to an `AgentWorkflow` started from a client.
+        """
+        self._output_validators.append(fn)
+        return fn
 
     @field_validator("model")
     @classmethod
     def _check_model(cls, value: str) -> str:
         split_model(value)
+        return value
+
+    @field_validator("fallback_models")
+    @classmethod
+    def _check_fallback_models(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for model in value:
+            split_model(model)
         return value
 
     @field_validator("tools", mode="before")
@@ -120,8 +195,27 @@ class Agent(FrozenModel):
         names = self.tool_names
         if len(set(names)) != len(names):
             raise ValueError(f"tool names must be unique, got {list(names)}")
-        if unknown := set(self.tool_options) - set(names):
+        unlisted = any(isinstance(t, MCPServer) and t.tools is None for t in self.tools)
+        if (unknown := set(self.tool_options) - set(names)) and not unlisted:
             raise ValueError(f"tool_options name tools the agent does not have: {sorted(unknown)}")
+        from durable_llm.handoffs import team, transfer_name
+
+        if bad := [o.name for o in self.handoffs if not re.fullmatch(r"[A-Za-z0-9_-]{1,52}", o.name)]:
+            raise ValueError(
+                f"agents handed off to need names of at most 52 letters, digits, '_' or '-' "
+                f"(they name the transfer tools), got {bad}"
+            )
+        if self.output_schema is not None and self.output_mode == "tool" and FINAL_ANSWER_TOOL in names:
+            raise ValueError(f"with output_mode='tool' the agent answers through its own {FINAL_ANSWER_TOOL!r} tool")
+        if clash := set(names) & {transfer_name(other) for other in self.handoffs}:
+            raise ValueError(f"tools {sorted(clash)} have the names of this agent's transfer (handoff) tools")
+        seen: dict[str, Agent] = {}
+        for member in team(self):
+            if seen.setdefault(member.name, member) != member:
+                raise ValueError(
+                    f"two different agents in the team of {self.name!r} are named {member.name!r}: "
+                    "give each agent of a team its own name"
+                )
         return self
 
     @property
@@ -136,8 +230,30 @@ class Agent(FrozenModel):
 
     @property
     def tool_names(self) -> tuple[str, ...]:
-        """The names of every tool the model may call."""
-        return tuple(t if isinstance(t, str) else t.name for t in self.tools)
+        """The names of every tool the model may call (an MCP server's once listed)."""
+        return tuple(t if isinstance(t, str) else t.name for t in self.function_tools)
+
+    @property
+    def function_tools(self) -> tuple[ToolSpec | AgentTool | str, ...]:
+        """`tools` with each MCP server replaced by the tools it listed."""
+        return tuple(s for t in self.tools for s in (t.tools or () if isinstance(t, MCPServer) else (t,)))
+
+    def agent_tool(self, name: str) -> AgentTool | None:
+        """The tool named `name` if it runs another agent (`as_tool`)."""
+        return next((t for t in self.tools if isinstance(t, AgentTool) and t.name == name), None)
+
+    def as_tool(self, *, name: str | None = None, description: str | None = None) -> AgentTool:
+        """This agent as a tool of another: each call runs it as a child workflow on the model's `input`.
+
+        The child (an `AgentWorkflow` with its own history, visible in the Temporal UI) is cancelled
+        with its parent; its final answer (text, or JSON with an output type) is the tool's result,
+        and its usage counts in the caller's `usage` and `usage_by_agent`.
+        """
+        return AgentTool(
+            name=name or self.name,
+            description=description or self.description or self.instructions or f"Ask the {self.name} agent.",
+            agent=self,
+        )
 
     def options_for(self, tool: str) -> ToolOptions:
         """The options `tool` runs with (the defaults unless `tool_options` names it)."""
@@ -146,13 +262,38 @@ class Agent(FrozenModel):
 
 def _as_tool(item: Any) -> Any:
     """A function becomes its `ToolSpec`; specs, names and plain dicts (from JSON) pass unchanged."""
-    if isinstance(item, (ToolSpec, str, dict)):
+    if isinstance(item, (ToolSpec, AgentTool, str, dict, MCPServer)):
         return item
     if callable(item):
         from durable_llm.tools import tool_spec
 
         return tool_spec(item)
     return item
+
+
+class AgentTool(FrozenModel):
+    """Another agent offered to the model as a tool (`Agent.as_tool`): it takes one `input` message."""
+
+    kind: Literal["agent"] = "agent"
+    name: str
+    description: str
+    agent: Agent
+
+    def spec(self) -> ToolSpec:
+        """The tool definition the model sees."""
+        return ToolSpec(
+            name=self.name,
+            description=self.description,
+            parameters={
+                "type": "object",
+                "properties": {"input": {"type": "string", "description": f"The message for {self.agent.name}."}},
+                "required": ["input"],
+                "additionalProperties": False,
+            },
+        )
+
+
+Agent.model_rebuild()
 
 
 class Transcript(FrozenModel):
@@ -204,6 +345,9 @@ class Checkpoint(FrozenModel):
     turns: int = 0
     run: int = Field(ge=2, description="which run of the conversation this is (the first is 1)")
     failed_exchanges: tuple[FailedExchange, ...] = ()
+    agent: str | None = None
+    """The agent of the team answering (None: the conversation's own agent)."""
+    usage_by_agent: dict[str, Usage] = {}
 
 
 class AgentInput(FrozenModel):
@@ -215,7 +359,8 @@ class AgentInput(FrozenModel):
     """
 
     agent: Agent
-    message: str | None = None
+    message: str | tuple[TextPart | MediaPart, ...] | None = None
+    """The first message: text, or parts (text, images and documents by URL, file id or data)."""
     chat: bool = False
     checkpoint: Checkpoint | None = None
     stream: dict[str, JsonValue] | None = None
@@ -245,6 +390,12 @@ class AgentStatus(FrozenModel):
     usage: Usage = Usage()
     run: int = Field(default=1, description="which run of the workflow: one more at each continue-as-new")
     failed_exchanges: tuple[FailedExchange, ...] = ()
+    agent: str | None = None
+    """The name of the agent answering now (in a team, the one the conversation was last handed to)."""
+    model: str | None = None
+    """The model ("provider:model") that agent calls next (its fallback models aside)."""
+    usage_by_agent: dict[str, Usage] = {}
+    """`usage` split by the agent whose model calls it paid for (agents run as tools included)."""
 
 
 class HistoryPage(FrozenModel):
@@ -255,11 +406,36 @@ class HistoryPage(FrozenModel):
     messages: tuple[Message, ...]
 
 
-class AgentResult(FrozenModel):
-    """What running an agent produced: the final answer, the whole conversation and its cost."""
+OutputT = TypeVar("OutputT")
+T = TypeVar("T")
 
-    output: str
+
+class AgentResult(FrozenModel, Generic[OutputT]):
+    """What running an agent produced: the final answer, the whole conversation and its cost.
+
+    `output` is the last answer's text, or with an `output_type` its value: typed where the type
+    is known, else JSON. A client reads it typed by asking for `AgentResult[Refund]` as the
+    workflow's result type, or with `output_as(Refund)`.
+    """
+
+    output: OutputT
     messages: tuple[Message, ...]
     usage: Usage
     turns: int
     stop_reason: StopReason
+    model: str | None = None
+    """The model ("provider:model") that wrote the last answer: the agent's, or one of its `fallback_models`."""
+    agent: str | None = None
+    """The name of the agent that was answering at the end (in a team, the last one handed to)."""
+    usage_by_agent: dict[str, Usage] = {}
+    """`usage` split by the agent whose model calls it paid for (agents run as tools included)."""
+
+    @property
+    def text(self) -> str:
+        """The text of the last answer (with an output type: its JSON)."""
+        last = next((m for m in reversed(self.messages) if m.role == "assistant"), None)
+        return last.text if last else ""
+
+    def output_as(self, output_type: type[T]) -> T:
+        """`output` validated as `output_type` (e.g. the JSON of an `AgentWorkflow`'s result as a `Refund`)."""
+        return TypeAdapter(output_type).validate_python(self.output)

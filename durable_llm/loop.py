@@ -13,10 +13,18 @@ import asyncio
 import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+    RetryState,
+    TimeoutError,
+)
 
 from durable_llm.activities import (
     LOAD_TRANSCRIPT_ACTIVITY,
@@ -33,6 +41,7 @@ from durable_llm.agent import (
     AgentResult,
     AgentState,
     AgentStatus,
+    AgentTool,
     Checkpoint,
     FailedExchange,
     HistoryPage,
@@ -42,8 +51,10 @@ from durable_llm.agent import (
     Transcript,
     TranscriptSnapshot,
 )
+from durable_llm.agent_tools import failed_result, run_agent_tool
 from durable_llm.conversation import Message, ModelResponse, TextPart, ToolCallPart, ToolResultPart, Usage
 from durable_llm.events import (
+    AgentSwitched,
     AnswerWritten,
     ApprovalRequested,
     Event,
@@ -53,7 +64,11 @@ from durable_llm.events import (
     TurnFinished,
     UserMessage,
 )
+from durable_llm.handoffs import find_agent, handoff_target, team, with_model
+from durable_llm.mcp import CALL_TOOL_ACTIVITY, mcp_server_of, with_listed_tools
+from durable_llm.output import OutputInvalid, answer_of, answer_results, check_output, retry_prompt
 from durable_llm.progress import answer_streams, call_name
+from durable_llm.user_content import UserContent, check_media, user_message
 
 TRANSCRIPT_QUERY = "durable_llm.transcript"
 """The query the model activity reads the transcript with; a second session in one workflow gets ".2"."""
@@ -71,6 +86,10 @@ _POSITIONAL_CALLS_PATCH = "durable_llm.positional_tool_calls"
 """Tool activities and approvals keyed by model call and position, never by the model's call id.
 
 Runs started before it replay as they ran (an activity id built from the model's call id)."""
+
+_RETRIES_SPENT = (RetryState.MAXIMUM_ATTEMPTS_REACHED, RetryState.TIMEOUT)
+"""How a model call ended when another model may do better: its retries or its time ran out (never a
+non-retryable error, which the request itself caused)."""
 
 _KEY_PATTERN = re.compile(r"[A-Za-z0-9_.:|-]{1,100}")
 """A model's call id short and plain enough to name its call in `approve_tool_call`."""
@@ -110,19 +129,34 @@ class AgentSession:
         self._pending: dict[str, PendingApproval] = {}
         self._decisions: dict[str, tuple[bool, str | None]] = {}
         self._failed: list[FailedExchange] = list(checkpoint.failed_exchanges) if checkpoint else []
+        # The checked final answer of an agent with an output type, and the message count it belongs to.
+        self._output: tuple[int, Any] | None = None
+        self._answered_by: str | None = None
+        # The agent of the team now answering (None: `agent` itself), and each agent's usage.
+        self._active_name: str | None = checkpoint.agent if checkpoint else None
+        if agent.handoffs and (author := _last_author(self.messages)) is not None:
+            # A conversation carried on (`run_agent(..., messages=...)`) stays with the agent that answered last.
+            self._active_name = author if author != agent.name else None
+        self._usage_by_agent: dict[str, Usage] = dict(checkpoint.usage_by_agent) if checkpoint else {}
         self._query = _register_transcript_query(self._transcript)
         info = workflow.info()
         share_in_process(info.workflow_id, info.run_id, self._query, self)
 
-    async def run(self, text: str) -> AgentResult:
-        """Add the user's message and loop until the model answers without tools, or `max_turns`.
+    async def run(self, content: UserContent) -> AgentResult:
+        """Add the user's message (text or parts) and loop until the model answers without tools, or `max_turns`.
 
         If the exchange fails for good (the model call failed past its retries, or was refused),
         the error is raised, and the exchange's messages are kept but never sent to the model again.
+        A message the agent's vendor cannot take is refused first (`ApplicationError` "unsupported_content").
         """
+        try:
+            message = self.check_content(content)
+        except ValueError as err:
+            raise ApplicationError(str(err), type="unsupported_content", non_retryable=True) from None
+        self.agent = await with_listed_tools(self.agent)
         start = len(self.messages)
-        self.messages.append(Message(role="user", parts=(TextPart(text=text),)))
-        self._emit(UserMessage(text=text))
+        self.messages.append(message)
+        self._emit(UserMessage(text=message.text))
         try:
             result = await self._exchange()
         except FailureError as err:
@@ -135,10 +169,41 @@ class AgentSession:
         self._emit(TurnFinished(turns=self.turns, usage=self.usage, stop_reason=result.stop_reason))
         return result
 
+    def check_content(self, content: UserContent) -> Message:
+        """The user message of `content`; `ValueError` if malformed or the active agent's vendor cannot take it."""
+        message = user_message(content)
+        check_media(message, self.active.provider)
+        return message
+
+    @property
+    def active(self) -> Agent:
+        """The agent answering now: `agent`, or the one of its team the conversation was handed to."""
+        return self.agent if self._active_name is None else find_agent(self.agent, self._active_name)
+
     async def _exchange(self) -> AgentResult:
+        rejected = 0
         for turn in range(1, self.agent.max_turns + 1):
             response = await self._call_model()
             calls = response.message.tool_calls
+            agent = self.active
+            if agent.output_schema is not None and (answer := answer_of(response.message, agent.output_mode == "tool")):
+                json_text, answer_call = answer
+                try:
+                    value = self._checked_output(json_text)
+                except OutputInvalid as problem:
+                    rejected += 1
+                    if rejected > agent.output_retries:
+                        raise self._output_failure(problem, rejected) from None
+                    self.messages.append(
+                        Message(role="tool", parts=answer_results(calls, answer_call, problem))
+                        if answer_call is not None
+                        else Message(role="user", parts=(TextPart(text=retry_prompt(str(problem))),))
+                    )
+                    continue
+                if answer_call is not None:
+                    self.messages.append(Message(role="tool", parts=answer_results(calls, answer_call, None)))
+                self._output = (len(self.messages), value)
+                return self._idle("completed")
             if not calls:
                 return self._idle("completed")
             if turn == self.agent.max_turns:
@@ -146,6 +211,8 @@ class AgentSession:
                 # the model would never see what they did.
                 note = f"not run: the agent reached its limit of {self.agent.max_turns} model calls"
                 results = tuple(error_result(call, note) for call in calls)
+            elif handoff := _first_handoff(self.active, calls):
+                results = self._hand_off(calls, *handoff)
             else:
                 # Past the limit, calls are answered unrun: thousands of activities at once would exceed
                 # Temporal's pending-activity limit and fail every workflow task from then on.
@@ -154,6 +221,35 @@ class AgentSession:
                 results = await self._run_tools(calls[:MAX_TOOL_CALLS_PER_TURN]) + extra
             self.messages.append(Message(role="tool", parts=results))
         return self._idle("max_turns")
+
+    def _hand_off(self, calls: Sequence[ToolCallPart], position: int, target: Agent) -> tuple[ToolResultPart, ...]:
+        """Answer the transfer call at `position` and make `target` the active agent; the other calls are not run."""
+        done = f"transferred to {target.name}; {target.name} carries on the conversation"
+        skipped = f"not run: the conversation was handed to {target.name}"
+        results = tuple(
+            ToolResultPart(call_id=call.id, name=call.name, content=(TextPart(text=done),))
+            if i == position
+            else error_result(call, skipped)
+            for i, call in enumerate(calls)
+        )
+        if target.name != self.active.name:
+            self._emit(AgentSwitched(from_agent=self.active.name, to_agent=target.name))
+        self._active_name = None if target.name == self.agent.name else target.name
+        return results
+
+    def _checked_output(self, text: str) -> Any:
+        assert self.active.output_schema is not None
+        return check_output(self.active.output_schema, text, self.active.output_type, self.active.output_validators)
+
+    def _output_failure(self, problem: OutputInvalid, answers: int) -> ApplicationError:
+        spec = self.active.output_schema
+        assert spec is not None
+        return ApplicationError(
+            f"{self.active.name}: none of the model's {answers} answers was a valid {spec.name} "
+            f"(output_retries={self.active.output_retries}); the last one was refused because {problem}",
+            type="output_invalid",
+            non_retryable=True,
+        )
 
     async def restore(self) -> None:
         """Load the messages of the runs before a continue-as-new; call before anything else."""
@@ -198,6 +294,8 @@ class AgentSession:
         )
         return Checkpoint(
             transcript=snapshot,
+            agent=self._active_name,
+            usage_by_agent=self._usage_by_agent,
             usage=self.usage,
             turns=self.turns,
             run=self.run_number + 1,
@@ -209,14 +307,26 @@ class AgentSession:
         self._phase = "done"
 
     def result(self, stop_reason: StopReason) -> AgentResult:
-        """The conversation so far, with the last assistant text as the output."""
+        """The conversation so far, with the last answer (its text, or its value with an output type) as the output."""
         last = next((m for m in reversed(self.messages) if m.role == "assistant"), None)
+        output: Any = last.text if last else ""
+        if self.active.output_schema is not None:
+            if self._output is not None and self._output[0] == len(self.messages):
+                output = self._output[1]
+            else:  # e.g. the end of a chat that continued as new since its last answer
+                try:
+                    output = check_output(self.active.output_schema, output, self.active.output_type)
+                except OutputInvalid:
+                    output = None
         return AgentResult(
-            output=last.text if last else "",
+            output=output,
             messages=tuple(self.messages),
             usage=self.usage,
             turns=self.turns,
             stop_reason=stop_reason,
+            model=self._answered_by,
+            agent=self.active.name,
+            usage_by_agent=self._usage_by_agent,
         )
 
     @property
@@ -230,7 +340,19 @@ class AgentSession:
             usage=self.usage,
             run=self.run_number,
             failed_exchanges=tuple(self._failed),
+            agent=self.active.name,
+            model=self.active.model,
+            usage_by_agent=self._usage_by_agent,
         )
+
+    def switch_model(self, model: str) -> str:
+        """Have the agent answering now call `model` from its next model call on; returns the model it replaces.
+
+        The history is projected for the new model's vendor at each call, as after a handoff.
+        """
+        active = self.active
+        self.agent = with_model(self.agent, active.name, model)
+        return active.model
 
     def page(self, offset: int = 0, limit: int = 100) -> HistoryPage:
         """Messages from `offset`: at most `limit`, and about `PAGE_BYTES` of JSON (at least one).
@@ -264,11 +386,16 @@ class AgentSession:
         page = self.page(snapshot.count if snapshot else offset, limit=len(self.messages))
         return TranscriptPage(agent=self.agent, snapshot=snapshot, **dict(page))
 
-    def _turn(self) -> ModelTurn:
+    def _turn(self, model: str | None = None) -> ModelTurn:
         """The reference activities read the transcript by: its query (in this run) and the message count."""
         left_out = tuple((failed.start, failed.end) for failed in self._failed)
         return ModelTurn(
-            query=self._query, version=len(self.messages), left_out=left_out, publish_deltas=self._events is not None
+            query=self._query,
+            version=len(self.messages),
+            left_out=left_out,
+            model=model,
+            agent=self._active_name,
+            publish_deltas=self._events is not None,
         )
 
     def _emit(self, event: Event) -> None:
@@ -280,21 +407,42 @@ class AgentSession:
         return self.result(stop_reason)
 
     async def _call_model(self) -> ModelResponse:
+        """The model's answer: from the agent's model, or the next fallback model when one fails past its retries."""
         self._phase = "thinking"
-        turn, agent = self._turn(), self.agent.name
-        response = await workflow.execute_activity(
-            MODEL_ACTIVITY,
-            turn,
-            result_type=ModelResponse,
-            start_to_close_timeout=self.agent.model_timeout,
-            heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,
-            retry_policy=self.agent.model_retry.to_temporal(),
-        )
-        self.messages.append(response.message)
+        fallbacks = iter(self.active.fallback_models)
+        model: str | None = None  # None: the agent's own model
+        while True:
+            try:
+                turn = self._turn(model)
+                response = await workflow.execute_activity(
+                    MODEL_ACTIVITY,
+                    turn,
+                    result_type=ModelResponse,
+                    start_to_close_timeout=self.active.model_timeout,
+                    heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,
+                    retry_policy=self.active.model_retry.to_temporal(),
+                    summary=f"fallback model {model}" if model else None,
+                )
+                break
+            except ActivityError as err:
+                if err.retry_state not in _RETRIES_SPENT or (next_model := next(fallbacks, None)) is None:
+                    raise
+                workflow.logger.warning(
+                    "%s failed past its retries (%s); trying %s", model or self.active.model, err.cause, next_model
+                )
+                model = next_model
+        self._answered_by = model or self.active.model
+        message = response.message
+        if self.agent.handoffs:  # in a team, each answer says which agent wrote it
+            message = message.model_copy(update={"agent": self.active.name})
+        self.messages.append(message)
+        name = self.active.name
+        self._usage_by_agent[name] = self._usage_by_agent.get(name, Usage()) + response.usage
         self.usage += response.usage
         self.turns += 1
         # Followers finish the answer they watched being written with what was recorded.
-        self._emit(AnswerWritten(call=call_name(turn.version), agent=agent, streams=answer_streams(response.message)))
+        call = call_name(turn.version, turn.model)
+        self._emit(AnswerWritten(call=call, agent=name, streams=answer_streams(response.message)))
         return response
 
     async def _run_tools(self, calls: Sequence[ToolCallPart]) -> tuple[ToolResultPart, ...]:
@@ -306,21 +454,27 @@ class AgentSession:
             if positional
             else [c.id or f"{self.turns}.{i}" for i, c in enumerate(calls)]
         )
-        runs = (self._run_tool(call, key, positional) for call, key in zip(calls, keys, strict=True))
+        runs = (
+            self._run_tool(call, key, positional, position)
+            for position, (call, key) in enumerate(zip(calls, keys, strict=True))
+        )
         return tuple(await asyncio.gather(*runs))
 
-    async def _run_tool(self, call: ToolCallPart, key: str, positional: bool) -> ToolResultPart:
-        if call.name not in self.agent.tool_names:
-            available = ", ".join(self.agent.tool_names) or "none"
+    async def _run_tool(self, call: ToolCallPart, key: str, positional: bool, position: int) -> ToolResultPart:
+        if call.name not in self.active.tool_names:
+            available = ", ".join(self.active.tool_names) or "none"
             return error_result(call, f"there is no tool named {_quoted(call.name)}; available tools: {available}")
-        options = self.agent.options_for(call.name)
+        options = self.active.options_for(call.name)
         if options.requires_approval:
             approved, reason = await self._approval(call, key)
             if not approved:
                 return error_result(call, "the user rejected this call" + (f": {reason}" if reason else ""))
         self._emit(ToolCallStarted(call_id=key, name=call.name, arguments_raw=call.arguments_raw))
         started = workflow.now()
-        result = await self._tool_activity(call, key, positional, options)
+        if (agent_tool := self.active.agent_tool(call.name)) is not None:
+            result = await self._run_agent_tool(agent_tool, call, position)
+        else:
+            result = await self._tool_activity(call, key, positional, options)
         duration_ms = int((workflow.now() - started).total_seconds() * 1000)
         error = (result.text or "failed") if result.is_error else None
         self._emit(ToolCallFinished(call_id=key, name=call.name, duration_ms=duration_ms, error=error))
@@ -329,12 +483,14 @@ class AgentSession:
     async def _tool_activity(
         self, call: ToolCallPart, key: str, positional: bool, options: ToolOptions
     ) -> ToolResultPart:
+        # The activity needs only what the model wrote (the parsed copy is in the history already),
+        # and the agent's name for the tool's `ToolContext` (an MCP tool: how to reach its server).
+        written = ToolCallPart(id=call.id, name=call.name, arguments_raw=call.arguments_raw)
+        server = mcp_server_of(self.active, call.name)
         try:
             return await workflow.execute_activity(
-                call.name,
-                # The activity needs only what the model wrote (the parsed copy is in the history
-                # already), and the agent's name for the tool's `ToolContext`.
-                args=[ToolCallPart(id=call.id, name=call.name, arguments_raw=call.arguments_raw), self.agent.name],
+                CALL_TOOL_ACTIVITY if server else call.name,
+                args=[written, server.connection, server.spec(call.name)] if server else [written, self.active.name],
                 # Without an id, Temporal numbers the activity itself: unique, whatever the model wrote.
                 activity_id=None if positional else f"tool-{self.turns}-{key}",
                 summary=f"tool {call.name}" if positional else None,
@@ -353,6 +509,20 @@ class AgentSession:
                 )
             return error_result(call, f"{call.name} did not complete: {err.cause or err}")
 
+    async def _run_agent_tool(self, tool: AgentTool, call: ToolCallPart, position: int) -> ToolResultPart:
+        session = self._query.removeprefix(TRANSCRIPT_QUERY)  # "" for the first session of a workflow, ".2"...
+        child_id = f"{workflow.info().workflow_id}/agent-tool{session}-{self.turns}.{position}"
+        try:
+            result, child = await run_agent_tool(tool, call, child_id)
+        except ValueError as err:
+            return error_result(call, str(err))
+        except ChildWorkflowError as err:
+            return failed_result(tool, call, err)
+        for name, usage in (child.usage_by_agent or {tool.agent.name: child.usage}).items():
+            self._usage_by_agent[name] = self._usage_by_agent.get(name, Usage()) + usage
+        self.usage += child.usage
+        return result
+
     async def _approval(self, call: ToolCallPart, key: str) -> tuple[bool, str | None]:
         self._pending[key] = PendingApproval(
             call_id=key, name=call.name, arguments_raw=call.arguments_raw, tool_call_id=call.id
@@ -364,9 +534,10 @@ class AgentSession:
 
 
 async def run_agent(
-    agent: Agent, input: str, *, messages: Sequence[Message] = (), checkpoint: Checkpoint | None = None
+    agent: Agent, input: UserContent, *, messages: Sequence[Message] = (), checkpoint: Checkpoint | None = None
 ) -> AgentResult:
-    """Run `agent` on `input` from inside your own workflow, after the earlier `messages` if any.
+    """Run `agent` on `input` (text, or a list of `TextPart`/`MediaPart`) from inside your own workflow,
+    after the earlier `messages` if any.
 
     `checkpoint` (from `checkpoint_conversation`, carried through your workflow's continue-as-new)
     holds the conversation before `messages`; its messages are read back from the blob store.
@@ -377,7 +548,7 @@ async def run_agent(
     defines its own.
     """
     session = AgentSession(agent, messages, checkpoint=checkpoint)
-    if any(agent.options_for(name).requires_approval for name in agent.tool_names):
+    if any(member.options_for(name).requires_approval for member in team(agent) for name in member.tool_names):
         _take_approvals(session)
     try:
         await session.restore()
@@ -419,6 +590,19 @@ def _take_approvals(session: AgentSession) -> None:
     if isinstance(owner, AgentSession) and owner.status.state != "done":
         raise RuntimeError("another run_agent in this workflow is taking tool approvals; run them one at a time")
     workflow.set_update_handler(APPROVE_UPDATE, session.approve, validator=session.check_pending)
+
+
+def _last_author(messages: Sequence[Message]) -> str | None:
+    """The agent that wrote the last assistant message, if it recorded one."""
+    return next((m.agent for m in reversed(messages) if m.role == "assistant"), None)
+
+
+def _first_handoff(agent: Agent, calls: Sequence[ToolCallPart]) -> tuple[int, Agent] | None:
+    """The position of the first call to one of `agent`'s transfer tools, and the agent it hands over to."""
+    for position, call in enumerate(calls):
+        if (target := handoff_target(agent, call.name)) is not None:
+            return position, target
+    return None
 
 
 def _approval_keys(calls: Sequence[ToolCallPart], turn: int) -> list[str]:

@@ -36,11 +36,13 @@ from durable_llm.workflow import AGENT_WORKFLOW, AgentWorkflow
 if TYPE_CHECKING:
     from durable_llm.providers.base import Provider
     from durable_llm.testing.scripted import ScriptedModel
+    from durable_llm.tracing import Tracing
 
-PASSTHROUGH_MODULES: tuple[str, ...] = (*SDK_MODULES, "durable_llm")
+PASSTHROUGH_MODULES: tuple[str, ...] = (*SDK_MODULES, "durable_llm", "jsonschema")
 """Modules the workflow sandbox shares instead of re-importing: the vendor SDKs and their HTTP
-clients (which the sandbox rejects), and durable_llm itself, whose workflow code is deterministic
-and whose models must be the same classes inside and outside the sandbox."""
+clients (which the sandbox rejects), durable_llm itself, whose workflow code is deterministic
+and whose models must be the same classes inside and outside the sandbox, and jsonschema, which
+checks a structured answer in workflow code when only its schema is known."""
 
 STICKY_TIMEOUT = timedelta(seconds=1)
 """How long a workflow task waits for the worker that last ran the workflow before any worker may take it.
@@ -98,6 +100,11 @@ class DurableLLMPlugin(SimplePlugin):
     `on_text`, if given, makes this worker's model calls stream: it gets each piece of answer text
     as a `TextDelta` while the call runs (for a chat UI; a scripted model's answer comes in one
     piece); the conversation records answers whole.
+
+    `tracing=True` (or a `durable_llm.tracing.Tracing` with providers and options) traces each turn
+    with OpenTelemetry, from the client's start or `send_message` through the workflow, the model
+    call and each tool, and records token and duration metrics; it needs the `otel` extra. Off, it
+    costs nothing and OpenTelemetry is not imported.
     """
 
     def __init__(
@@ -108,6 +115,7 @@ class DurableLLMPlugin(SimplePlugin):
         storage: StorageDriver | ExternalStorage | Literal[False] | None = None,
         on_text: TextListener | None = None,
         providers: Mapping[str, Provider] | None = None,
+        tracing: bool | Tracing = False,
     ) -> None:
         given = dict(providers or {})
         if SCRIPTED not in given:
@@ -121,13 +129,20 @@ class DurableLLMPlugin(SimplePlugin):
         self.agent_activities = AgentActivities(_registry(tools), self.providers, on_text=on_text)
         self.storage = _external_storage(storage)
         """The external storage set on the converter and given to the payload guard (None: storage=False)."""
+        tracing_interceptors: list[Any] = []
+        if tracing:
+            from durable_llm.tracing import Telemetry, Tracing
+
+            telemetry = Telemetry(tracing if isinstance(tracing, Tracing) else Tracing())
+            self.agent_activities.telemetry = telemetry
+            tracing_interceptors = telemetry.interceptors()
         super().__init__(
             "durable_llm",
             data_converter=self._converter,
             workflow_runner=_with_passthrough,
             activities=self.agent_activities.definitions(),
             workflows=_with_agent_workflow,
-            interceptors=[PayloadGuard(self.storage), _QuickFailover()],
+            interceptors=[*tracing_interceptors, PayloadGuard(self.storage), _QuickFailover()],
         )
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:

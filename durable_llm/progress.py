@@ -42,12 +42,13 @@ class AnswerSoFar(FrozenModel):
     streams: tuple[AnswerStream, ...] = ()
 
 
-def call_name(version: int) -> str:
-    """The name of the model call that answers the first `version` messages of a conversation.
+def call_name(version: int, model: str | None = None) -> str:
+    """The name of the model call that answers the first `version` messages of a conversation (with
+    fallback `model`, if not the agent's own).
 
-    Unique in the conversation, across continue-as-new: each call sees more messages than the last.
+    Unique in the conversation, across continue-as-new: each exchange sees more messages than the last.
     """
-    return str(version)
+    return str(version) if model is None else f"{version} {model}"
 
 
 class AnswerFolder:

@@ -41,6 +41,7 @@ __all__ = [
     "ToolArgumentError",
     "ToolContext",
     "ToolDefinitionError",
+    "schema_tool_spec",
     "tool",
     "tool_spec",
 ]
@@ -95,6 +96,30 @@ def tool_spec(fn: Callable[..., Any], *, name: str | None = None, description: s
         bound._function = fn
         return bound
     return _build(fn, name=name, description=description, stacklevel=3)
+
+
+def schema_tool_spec(name: str, description: str | None, schema: Mapping[str, Any]) -> ToolSpec:
+    """The `ToolSpec` of a tool known only by its JSON Schema (e.g. an MCP server's `inputSchema`).
+
+    The schema is cleaned as a function's is (definitions inlined unless recursive, no titles,
+    nullable unions as type lists), so it renders for every vendor; calls are checked against it.
+    Raises `ToolDefinitionError` for a name some vendor refuses or a schema that is not an object's.
+    """
+    if not _is_portable_name(name):
+        raise ToolDefinitionError(
+            f"tool name {name!r} is not accepted by every vendor: use 1 to 64 ASCII letters, digits, "
+            "'_' or '-', starting with a letter or '_'"
+        )
+    if schema.get("type", "object") != "object":
+        raise ToolDefinitionError(f"tool {name!r}: its parameters must be a JSON object schema, not {dict(schema)}")
+    generated = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
+    definitions = generated.pop("$defs", None) or {}
+    kept: dict[str, Any] = {}
+    body = _tidy(_inline(generated, definitions, kept, frozenset()))
+    parameters: dict[str, Any] = {**body, "type": "object", "properties": body.get("properties", {})}
+    if kept:
+        parameters["$defs"] = {key: _tidy(definition) for key, definition in kept.items()}
+    return ToolSpec(name=name, description=description or None, parameters=parameters)
 
 
 @overload

@@ -11,8 +11,11 @@ from temporalio.contrib.workflow_streams import WorkflowStream, WorkflowStreamSt
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from durable_llm.agent import AgentInput, AgentResult, AgentStatus, HistoryPage
+from durable_llm.conversation import MediaPart, TextPart
 from durable_llm.events import EVENTS_TOPIC, ConversationEnded, Event, TurnFinished, event_payload
+from durable_llm.handoffs import with_model
 from durable_llm.loop import AgentSession
+from durable_llm.providers.base import split_model
 
 AGENT_WORKFLOW = "durable_llm.AgentWorkflow"
 """The workflow type of `AgentWorkflow`."""
@@ -57,6 +60,7 @@ class AgentWorkflow:
         self._stream = WorkflowStream(prior)
         self._events = self._stream.topic(EVENTS_TOPIC)
         self._session = AgentSession(input.agent, checkpoint=input.checkpoint, events=self._publish)
+        self._agent = input.agent  # as given (its MCP servers unlisted), with any model switched: for the next run
         self._exchanges = 0  # send_message updates in progress (the stream's polls are handlers too)
         self._chat = input.chat or input.message is None
         self._one_at_a_time = asyncio.Lock()
@@ -93,7 +97,7 @@ class AgentWorkflow:
         self._events.publish(event_payload(event))
         if isinstance(event, TurnFinished) and workflow.patched(_SUMMARY_MEMO_PATCH):
             # What `durable-llm list` shows without asking a worker (one small history event per exchange).
-            agent = self._session.agent
+            agent = self._session.active
             tokens = event.usage.input_tokens + event.usage.output_tokens
             summary = {"agent": agent.name, "model": agent.model, "turns": event.turns, "tokens": tokens}
             workflow.upsert_memo({**summary, "updated": workflow.now().isoformat()})
@@ -136,11 +140,11 @@ class AgentWorkflow:
         # No model call is in flight: no publisher's dedup state is worth carrying.
         stream = dataclasses.replace(self._stream.get_state(), publishers={})
         carried = TypeAdapter(WorkflowStreamState).dump_python(stream, mode="json")
-        workflow.continue_as_new(AgentInput(agent=input.agent, chat=True, checkpoint=checkpoint, stream=carried))
+        workflow.continue_as_new(AgentInput(agent=self._agent, chat=True, checkpoint=checkpoint, stream=carried))
 
     @workflow.update
-    async def send_message(self, text: str) -> str:
-        """Send the next user message; returns the agent's reply."""
+    async def send_message(self, text: str | tuple[TextPart | MediaPart, ...]) -> str:
+        """Send the next user message (text, or parts with images and documents); returns the agent's reply."""
         self._exchanges += 1
         try:
             await workflow.wait_condition(lambda: not self._starting)
@@ -148,10 +152,10 @@ class AgentWorkflow:
                 result = await self._session.run(text)
         finally:
             self._exchanges -= 1
-        return result.output
+        return result.text
 
     @send_message.validator
-    def _accept_message(self, text: str) -> None:
+    def _accept_message(self, text: str | tuple[TextPart | MediaPart, ...]) -> None:
         if not self._chat:
             raise ValueError("this conversation takes one message; start it with chat=True to send more")
         if self._ended:
@@ -160,6 +164,7 @@ class AgentWorkflow:
             raise ApplicationError(
                 "the conversation is continuing as new; send again", workflow.info().run_id, type=CONTINUING_AS_NEW
             )
+        self._session.check_content(text)
 
     @workflow.update
     def approve_tool_call(self, call_id: str, approved: bool, reason: str | None = None) -> None:
@@ -169,6 +174,30 @@ class AgentWorkflow:
     @approve_tool_call.validator
     def _check_approval(self, call_id: str, approved: bool, reason: str | None = None) -> None:
         self._session.check_pending(call_id)
+
+    @workflow.update
+    async def switch_model(self, model: str) -> str:
+        """Have the agent answering now call `model` ("provider:model") from its next model call on.
+
+        Returns the model it replaces. Like a handoff, the history is projected for the new
+        model's vendor; the switch holds for the rest of the conversation, across continue-as-new.
+        """
+        await workflow.wait_condition(lambda: not self._starting)
+        name = self._session.active.name
+        previous = self._session.switch_model(model)
+        self._agent = with_model(self._agent, name, model)
+        workflow.upsert_memo({"model": model})
+        return previous
+
+    @switch_model.validator
+    def _check_model(self, model: str) -> None:
+        split_model(model)  # a malformed model string is refused, never recorded
+        if self._ended:
+            raise ValueError("the conversation has ended")
+        if self._draining:
+            raise ApplicationError(
+                "the conversation is continuing as new; send again", workflow.info().run_id, type=CONTINUING_AS_NEW
+            )
 
     @workflow.signal
     def end_conversation(self) -> None:

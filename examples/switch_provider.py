@@ -13,6 +13,9 @@ the next one (drops reasoning tokens another vendor made, fixes tool-call ids, a
 signature placeholder) and reports what it changed; `run_agent` carries the conversation on
 inside a workflow.
 
+Part 3 does the same to one running chat: `durable_llm.switch_model(handle, model)` has it
+answer with the next vendor's model from its next call on (the projection is automatic).
+
 Vendors with no API key in the environment, and Ollama when it is not running, are played by
 local fake servers, so this runs offline.
 """
@@ -30,7 +33,17 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.client import Client
     from temporalio.worker import Worker
 
-    from durable_llm import Agent, AgentInput, AgentResult, AgentWorkflow, DurableLLMPlugin, Message, run_agent
+    from durable_llm import (
+        Agent,
+        AgentInput,
+        AgentResult,
+        AgentWorkflow,
+        DurableLLMPlugin,
+        Message,
+        run_agent,
+        send_message,
+        switch_model,
+    )
     from durable_llm.cli.demo import result_text
     from durable_llm.cli.server import connect
     from durable_llm.config import Settings, load_settings
@@ -115,6 +128,23 @@ async def hop_between_vendors(client: Client, questions: Sequence[str]) -> list[
     return results
 
 
+async def switch_a_running_chat(client: Client, questions: Sequence[str]) -> list[str]:
+    """Part 3: one chat (one workflow), its model switched to the next vendor's before each question."""
+    handle = await client.start_workflow(
+        AgentWorkflow.run,
+        AgentInput(agent=_agent(load_settings(model=MODELS[0])), chat=True),
+        id=f"switching-{uuid.uuid4().hex[:8]}",
+        task_queue=TASK_QUEUE,
+    )
+    answers = []
+    for model, question in zip(MODELS, questions, strict=False):
+        if model != MODELS[0]:
+            await switch_model(handle, model)
+        answers.append(await send_message(handle, question))
+    await handle.signal(AgentWorkflow.end_conversation)
+    return answers
+
+
 def scripted_model(request: ModelRequest) -> ModelResponse:
     """What the fake vendors answer: look the country up, then say what the tool found."""
     last = request.messages[-1]
@@ -148,6 +178,9 @@ async def main() -> None:
                 questions = ["What is the capital of Japan?", "And of Brazil?", "And of Kenya?", "And of Canada?"]
                 for model, result in zip(MODELS, await hop_between_vendors(client, questions), strict=True):
                     print(f"  {model:32} {result.output}  (history: {len(result.messages)} messages)")
+                print("\nPart 3: one running chat, its model switched before each question")
+                for model, answer in zip(MODELS, await switch_a_running_chat(client, questions), strict=True):
+                    print(f"  {model:32} {answer}")
 
 
 if __name__ == "__main__":

@@ -486,14 +486,18 @@ def test_chat_takes_several_turns_then_reattaches_and_ends(fake_vendor, monkeypa
     monkeypatch.setenv("DURABLE_LLM_MODEL", "openai:gpt-5-mini")
     second = invoke("chat", "--conversation", conversation, "-t", "durable_llm.cli.demo:WEATHER_TOOLS", input="/end\n")
 
-    assert f"Note: {conversation} goes on with anthropic:claude-sonnet-4-5, the model it started with" in second
-    assert "openai:gpt-5-mini (from environment variable DURABLE_LLM_MODEL) applies to new conversations" in second
+    assert (
+        f"Switched {conversation} from anthropic:claude-sonnet-4-5 to openai:gpt-5-mini (from environment variable "
+        "DURABLE_LLM_MODEL)" in " ".join(second.split())
+    )
     assert "you: Weather in SF?" in second  # the conversation so far, printed on re-attaching
     assert "you: And alerts?" in second
     assert "Conversation ended." in second
     history = json.loads(invoke("history", conversation, "--json"))
     assert [m["role"] for m in history["messages"]].count("user") == 2
     assert len(fake_vendor.requests) == 4
+    listed = json.loads(invoke("list", "--json"))
+    assert next(c for c in listed if c["id"] == conversation)["model"] == "openai:gpt-5-mini"
 
 
 def test_chat_asks_before_running_a_tool_that_needs_approval(fake_vendor, monkeypatch):

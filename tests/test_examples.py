@@ -24,8 +24,12 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 FIXTURES = Path(__file__).parent / "fixtures" / "nws"
 sys.path.insert(0, str(EXAMPLES))
 
+import agent_team  # noqa: E402
 import embed_in_existing_workflow  # noqa: E402
+import fallback_models  # noqa: E402
 import human_in_the_loop  # noqa: E402
+import message_with_files  # noqa: E402
+import structured_output  # noqa: E402
 import switch_provider  # noqa: E402
 
 VENDOR_VARIABLES = (
@@ -221,6 +225,25 @@ async def test_one_conversation_continues_from_vendor_to_vendor(fakes, capitals_
     assert [m["tool_call_id"] for m in history if m["role"] == "tool"] == calls
 
 
+async def test_one_running_chat_is_switched_from_vendor_to_vendor(fakes, capitals_worker):
+    servers = fakes(switch_provider.scripted_model)
+
+    answers = await switch_provider.switch_a_running_chat(
+        capitals_worker, ["What is the capital of Japan?", "And of Brazil?", "And of Kenya?", "And of Canada?"]
+    )
+
+    assert answers == [
+        "That capital is Tokyo.",
+        "That capital is Brasília.",
+        "That capital is Nairobi.",
+        "That capital is Ottawa.",
+    ]
+    assert [len(servers[p].requests) for p in ("openai", "anthropic", "gemini", "ollama")] == [2, 2, 2, 2]
+    # The local model was sent the whole chat: every earlier vendor's tool results, each answering its call.
+    history = servers["ollama"].raw_requests[0].body["messages"]
+    assert [m["content"] for m in history if m["role"] == "tool"] == ["Tokyo", "Brasília", "Nairobi"]
+
+
 # -- examples/embed_in_existing_workflow.py ------------------------------------------------------
 
 
@@ -282,3 +305,119 @@ async def test_a_refund_waits_for_a_person_then_runs_or_is_refused(fakes, tempor
         and e.activity_task_scheduled_event_attributes.activity_type.name == "issue_refund"
     ]
     assert len(ran) == (1 if approved else 0)
+
+
+# -- examples/structured_output.py ---------------------------------------------------------------
+
+
+async def test_a_typed_refund_is_corrected_until_it_validates_and_meets_the_policy(fakes, temporal_env):
+    (server,) = fakes(structured_output.scripted_model, providers=("anthropic",)).values()
+    client = client_for(temporal_env, DurableLLMPlugin())
+
+    async with Worker(client, task_queue=structured_output.TASK_QUEUE, workflows=[structured_output.DecideRefund]):
+        refund = await structured_output.decide_in_your_workflow(client, "Order A17 arrived broken; it cost 80.")
+        result = await structured_output.decide_from_a_client(client, "Order B2 arrived late.")
+
+    assert refund == structured_output.Refund(order_id="A17", amount=40, reason="arrived broken")
+    assert isinstance(result.output, structured_output.Refund) and result.turns == 1
+    corrections = [r.messages[-1].text for r in server.requests[1:3]]
+    assert "amount" in corrections[0] and "Field required" in corrections[0]
+    assert "need a manager" in corrections[1]
+    assert all(r.body["output_config"]["format"]["type"] == "json_schema" for r in server.raw_requests)
+
+
+# -- examples/fallback_models.py -----------------------------------------------------------------
+
+
+async def test_an_overloaded_claude_hands_the_turn_to_openai(fakes, temporal_env):
+    servers = fakes(fallback_models.scripted_model)
+    servers["anthropic"].fail(529, times=10)
+    client = client_for(temporal_env, DurableLLMPlugin())
+
+    async with Worker(client, task_queue=fallback_models.TASK_QUEUE):
+        result = await fallback_models.ask(client, "When does my parcel ship?")
+
+    assert (result.model, result.output) == ("openai:gpt-5-mini", "Your parcel ships tomorrow.")
+    assert servers["anthropic"].calls == 2 and servers["openai"].calls == 1 and servers["gemini"].calls == 0
+
+
+# -- examples/agent_team.py ----------------------------------------------------------------------
+
+
+async def test_a_gemini_triage_claude_specialist_and_openai_policy_agent_settle_a_refund(fakes, temporal_env):
+    servers = fakes(agent_team.scripted_model)
+    client = client_for(temporal_env, DurableLLMPlugin())
+
+    async with Worker(client, task_queue=agent_team.TASK_QUEUE):
+        result = await agent_team.handle_complaint(client, "My order A17 arrived broken. I paid 80.")
+
+    assert result.output == agent_team.Refund(order_id="A17", amount=80, reason="arrived broken")
+    assert [m.agent for m in result.messages if m.role == "assistant"] == ["triage", "refunds", "refunds"]
+    assert set(result.usage_by_agent) == {"triage", "refunds", "policy"}
+    assert [servers[p].calls for p in ("gemini", "anthropic", "openai")] == [1, 2, 1]
+
+
+# -- examples/message_with_files.py --------------------------------------------------------------
+
+
+async def test_a_pdf_and_a_photo_reach_each_vendor_in_its_own_form(fakes, temporal_env):
+    servers = fakes(message_with_files.scripted_model)
+    client = client_for(temporal_env, DurableLLMPlugin())
+
+    async with Worker(client, task_queue=message_with_files.TASK_QUEUE):
+        answers = [(await message_with_files.ask(client, model)).output for model in message_with_files.MODELS]
+
+    assert answers == ["I was sent: document (application/pdf), image (https://example.com/cafe.jpg)."] * 3
+    assert "document" in json.dumps(servers["anthropic"].raw_requests[0].body)
+    assert "input_file" in json.dumps(servers["openai"].raw_requests[0].body)
+    assert "inlineData" in json.dumps(servers["gemini"].raw_requests[0].body)
+
+
+# -- examples/mcp_tools.py -----------------------------------------------------------------------
+
+
+async def test_mcp_tools_example_runs_as_a_script_without_keys(temporal_env):
+    address = temporal_env.client.service_client.config.target_host
+    env = {**os.environ, "DURABLE_LLM_TEMPORAL_ADDRESS": address, "DURABLE_LLM_MODEL": "anthropic:claude-sonnet-4-5"}
+
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(EXAMPLES / "mcp_tools.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert 'tool call: cities_population({"city":"Lyon"})' in done.stdout
+    assert "agent: Lyon has 522000 inhabitants; Lyon: sunny, 24 °C." in done.stdout
+
+
+# -- examples/tracing.py -------------------------------------------------------------------------
+
+
+async def test_tracing_example_prints_one_turn_as_a_span_tree(temporal_env):
+    address = temporal_env.client.service_client.config.target_host
+    env = {**os.environ, "DURABLE_LLM_TEMPORAL_ADDRESS": address, "DURABLE_LLM_MODEL": "openai:gpt-5-mini"}
+
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(EXAMPLES / "tracing.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "agent: In Paris it is 14:05, sunny and 21 °C." in lines
+    assert lines[2] == "StartWorkflowUpdate:send_message"
+    assert (
+        "    RunActivity:get_time" in lines and "      execute_tool get_time  {'gen_ai.tool.name': 'get_time'}" in lines
+    )
+    chats = [line for line in lines if line.strip().startswith("chat gpt-5-mini")]
+    assert len(chats) == 2 and "'gen_ai.request.model': 'gpt-5-mini'" in chats[0]
+    assert "'gen_ai.usage.input_tokens': 180, 'gen_ai.usage.output_tokens': 14" in chats[1]
+    assert any(line.startswith("metric gen_ai.client.token.usage") and line.endswith("sum 300") for line in lines)

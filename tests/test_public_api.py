@@ -51,7 +51,14 @@ def test_importing_durable_llm_imports_no_vendor_sdk_nor_temporal():
     seconds, modules = _import_in_a_fresh_interpreter()
     assert not [sdk for sdk in VENDOR_SDKS if sdk in modules], "vendor SDKs must load only when a call is sent"
     assert "temporalio" not in modules, "the Temporal pieces are imported on first use"
+    assert "mcp" not in modules and "opentelemetry" not in modules, "MCP and tracing load only when used"
     print(f"import durable_llm: {seconds * 1000:.0f} ms")
+
+
+def test_mcp_servers_are_made_by_transport():
+    assert {"MCPServer"} <= set(durable_llm.__all__)
+    assert list(inspect.signature(durable_llm.MCPServer.stdio).parameters)[:1] == ["command"]
+    assert list(inspect.signature(durable_llm.MCPServer.http).parameters)[:2] == ["url", "headers"]
 
 
 def test_project_takes_messages_provider_and_model():

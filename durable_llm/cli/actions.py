@@ -38,12 +38,15 @@ async def demo(settings: Settings, conversation: str | None, think: float) -> No
         resuming = conversation is not None
         conversation = conversation or f"weather-demo-{uuid.uuid4().hex[:8]}"
         handle = client.get_workflow_handle(conversation, result_type=AgentResult)
+        switching = False
         if resuming:
-            settings = await _with_conversation_model(handle, settings)
+            settings, switching = await _conversation_model(handle, settings)
         use_vendor(stack, settings, offline=False, think=think)
         await stack.enter_async_context(worker_running(client, DEMO_TASK_QUEUE))
         if resuming:
             console.print(f"Resuming [bold]{conversation}[/]: the workflow kept its state while nothing ran.")
+            if switching:
+                await _switch_model(handle, settings)
         else:
             agent = settings.agent(tools=weather.WEATHER_TOOLS, name="weather", instructions=weather.INSTRUCTIONS)
             await client.start_workflow(
@@ -111,14 +114,17 @@ async def chat(
         conversation = conversation or f"chat-{uuid.uuid4().hex[:12]}"
         handle = client.get_workflow_handle(conversation, result_type=AgentResult)
         task_queue = settings.task_queue
+        switching = False
         if not new:
-            settings = await _with_conversation_model(handle, settings)
+            settings, switching = await _conversation_model(handle, settings)
             task_queue = (await handle.describe()).task_queue or task_queue
         if worker:
             use_vendor(stack, settings, offline=offline)
             await stack.enter_async_context(worker_running(client, settings.task_queue))
         else:
             await require_worker(client, task_queue)
+        if switching:
+            await _switch_model(handle, settings)
         if new:
             agent_tools = tools if worker else await _agree_on_tools(client, settings, tool_refs)
             await client.start_workflow(
@@ -254,16 +260,31 @@ async def server(settings: Settings) -> None:
 # -- shared steps ----------------------------------------------------------------------------------
 
 
-async def _with_conversation_model(handle: WorkflowHandle[Any, Any], settings: Settings) -> Settings:
-    """The settings with the model the conversation started with (it goes on with that one); says so
-    when the configuration now names another."""
-    model = await (await handle.describe()).memo_value("model", default=settings.model)
-    if model != settings.model and settings.origin("model") != "default":
-        console.print(
-            f"[yellow]Note[/]: {handle.id} goes on with {model}, the model it started with; "
-            f"{settings.model} (from {settings.origin('model')}) applies to new conversations."
-        )
-    return settings.model_copy(update={"model": model})
+async def _conversation_model(handle: WorkflowHandle[Any, Any], settings: Settings) -> tuple[Settings, bool]:
+    """The settings with the model the conversation goes on with, and whether it must be switched to it.
+
+    That is the configured model when the configuration names one other than a running
+    conversation's (switch it with `_switch_model` once a worker runs), else the conversation's own.
+    """
+    from temporalio.client import WorkflowExecutionStatus
+
+    description = await handle.describe()
+    model = await description.memo_value("model", default=settings.model)
+    running = description.status == WorkflowExecutionStatus.RUNNING
+    if model == settings.model or settings.origin("model") == "default" or not running:
+        return settings.model_copy(update={"model": model}), False
+    return settings, True
+
+
+async def _switch_model(handle: WorkflowHandle[Any, Any], settings: Settings) -> None:
+    """Switch the running conversation to the configured model (a worker must be running), and say so."""
+    from durable_llm.chat import switch_model
+
+    previous = await switch_model(handle, settings.model)
+    console.print(
+        f"[yellow]Switched[/] {handle.id} from {previous} to {settings.model} (from {settings.origin('model')}): "
+        "it answers with that model from now on."
+    )
 
 
 def _check_offline(worker: bool, offline: bool) -> None:

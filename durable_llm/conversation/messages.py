@@ -22,6 +22,8 @@ class Message(FrozenModel):
     role: Role
     parts: tuple[Part, ...] = ()
     provider_details: ProviderDetails = Field(default_factory=dict)
+    agent: str | None = None
+    """In a team of agents (handoffs), the name of the agent that wrote this assistant message."""
 
     @property
     def text(self) -> str:
