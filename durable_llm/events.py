@@ -29,7 +29,8 @@ class Event(FrozenModel):
     """What every event has."""
 
     offset: int = 0
-    """Where the event sits in the conversation's stream (set by `follow`): resume from `offset + 1`."""
+    """Where the event sits in the conversation's stream (set by `follow`); a `Delta` comes before the event
+    at its offset. To resume right after an event: `follow(..., after=event)`."""
 
 
 class UserMessage(Event):

@@ -84,7 +84,7 @@ async def follow(
         items, more = await _events(client, handle, offset)
         for at, data in items:
             offset = at + 1
-            if isinstance(data, dict) and data.get("kind") == AnswerWritten.model_fields["kind"].default:
+            if isinstance(data, dict) and data.get("kind") == "answer_written":
                 for delta in answers.finish(AnswerWritten.model_validate(data), offset):
                     yield delta
                 continue
