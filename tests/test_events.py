@@ -197,3 +197,20 @@ async def test_following_an_ended_conversation_reads_its_events_and_ends(tempora
 
     assert [type(e) for e in events] == [UserMessage, Delta, TurnFinished, ConversationEnded]
     assert events[1].text == "Hello there." and tail == events[1:]
+
+
+async def test_workers_send_heartbeats_often_enough_for_the_answer_to_stream_unless_told_otherwise(temporal_env):
+    from datetime import timedelta
+
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    from durable_llm.plugin import HEARTBEAT_THROTTLE
+
+    client = Client(temporal_env.client.service_client, plugins=[DurableLLMPlugin()])
+    assert (
+        Worker(client, task_queue=new_id()).config(active_config=True)["max_heartbeat_throttle_interval"]
+        == HEARTBEAT_THROTTLE
+    )
+    own = Worker(client, task_queue=new_id(), max_heartbeat_throttle_interval=timedelta(seconds=5))
+    assert own.config(active_config=True)["max_heartbeat_throttle_interval"] == timedelta(seconds=5)
