@@ -107,3 +107,26 @@ def test_resuming_after_a_delta_shows_the_rest_of_the_answer_and_nothing_twice()
     after = [*resumed.grow(_so_far("Sunny, 21 degrees"), 4), *resumed.finish(_written("Sunny, 21 degrees."), 5)]
     assert _shown([before, *after]) == {("3", 1, "text:0"): "Sunny, 21 degrees."}
     assert [d.position for d in after] == [9, 17] and after[-1].shown == {"text:0": 18}
+
+
+async def test_the_reporter_heartbeats_the_first_piece_at_once_and_later_ones_merged():
+    import asyncio
+
+    from durable_llm.progress import HEARTBEAT_GAP, AnswerReporter
+    from durable_llm.providers.base import StreamDelta
+
+    beats: list[tuple[AnswerSoFar, ...]] = []
+    reporter = AnswerReporter("3", 1, "a", lambda *details: beats.append(details))
+    assert reporter.details() == ()  # nothing written yet: a liveness heartbeat carries nothing
+    reporter.receive(StreamDelta("text", "Sun"))
+    reporter.receive(StreamDelta("text", "ny"))
+    reporter.receive(StreamDelta("tool_arguments", '{"a":', index=1, call_id="c1"))
+    assert [b[0].streams[0].text for b in beats] == ["Sun"]
+    await asyncio.sleep(HEARTBEAT_GAP * 2)
+    [_, (latest,)] = beats
+    assert [(s.key, s.text, s.tool_call_id) for s in latest.streams] == [
+        ("text:0", "Sunny", None),
+        ("tool_arguments:0", '{"a":', "c1"),
+    ]
+    assert reporter.details() == (latest,)
+    reporter.close()
