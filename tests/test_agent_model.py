@@ -23,6 +23,7 @@ from durable_llm.agent import RetryOptions
         (" openai:gpt-5", "surrounding whitespace or control characters"),
         ("openai:gpt-5\n", "surrounding whitespace or control characters"),
         ("openai:gpt\x00-5", "surrounding whitespace or control characters"),
+        ("openai:" + "x" * 300, "model string of 307 characters .* at most 256 are taken"),
     ],
 )
 def test_a_bad_model_string_is_refused_with_a_clear_error(model, problem):

@@ -531,7 +531,7 @@ def test_worker_serves_a_run_started_elsewhere_and_stops_on_ctrl_c(fake_vendor):
 
     assert "agent: In San Francisco" in output
     assert worker.interrupt() == 130
-    assert "Traceback" not in worker.output
+    assert "Traceback" not in worker.output, worker.output
 
 
 def test_worker_without_an_api_key_serves_offline(environment):
@@ -552,7 +552,7 @@ def test_worker_without_an_api_key_serves_offline(environment):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Tools of the worker on offline-worker: get_alerts, get_forecast." in done.stdout
     assert "agent: In San Francisco" in done.stdout
-    assert "Traceback" not in worker.output
+    assert "Traceback" not in worker.output, worker.output
 
 
 def test_chat_without_a_worker_uses_the_tools_the_worker_serves(tmp_path):

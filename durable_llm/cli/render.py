@@ -9,7 +9,16 @@ from rich.console import Console
 from rich.markup import escape
 
 from durable_llm.agent import PendingApproval
-from durable_llm.conversation import Message, ReasoningPart, RefusalPart, TextPart, ToolCallPart, ToolResultPart, Usage
+from durable_llm.conversation import (
+    MediaPart,
+    Message,
+    ReasoningPart,
+    RefusalPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    Usage,
+)
 from durable_llm.events import Delta
 
 if TYPE_CHECKING:
@@ -69,8 +78,11 @@ def print_message(message: Message) -> None:
             console.print(f"[bold cyan]you[/]: {escape(part.text)}")
         elif isinstance(part, TextPart) and message.role == "system":
             console.print(f"[dim]system: {escape(part.text)}[/]")
-        elif isinstance(part, TextPart):
-            console.print(f"[bold green]agent[/]: {escape(part.text)}")
+        elif isinstance(part, TextPart):  # in a team, the agent that wrote it
+            console.print(f"[bold green]{escape(message.agent or 'agent')}[/]: {escape(part.text)}")
+        elif isinstance(part, MediaPart):
+            about = part.filename or part.url or part.file_id or part.mime_type or ""
+            console.print(f"  [dim]{escape(f'[{part.media_type}]')} {escape(about)}[/]")
         elif isinstance(part, ToolCallPart):
             call_id = f" [dim](id {escape(part.id)})[/]" if part.id else ""
             console.print(f"  [magenta]→ {escape(part.name)}[/]({escape(part.arguments_raw)}){call_id}")

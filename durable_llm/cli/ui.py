@@ -301,6 +301,7 @@ async def _conversation(client: Client, conversation_id: str, temporal_ui: str |
         "id": conversation_id,
         "running": running,
         "state": description.status.name.lower() if description.status else "unknown",
+        "model": await description.memo_value("model", default=None),
         "turns": turns,
         "usage": usage.model_dump(mode="json"),
         "messages": [m.model_dump(mode="json") for m in messages],

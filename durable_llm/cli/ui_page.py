@@ -46,7 +46,8 @@ async function loadList() {
 }
 function showMessage(m) {
   for (const p of m.parts) {
-    if (p.kind === 'text') { const d = el('div', 'msg ' + m.role); d.append(el('b', '', m.role === 'user' ? 'you: ' : m.role + ': '), p.text); $('log').append(d); }
+    if (p.kind === 'text') { const d = el('div', 'msg ' + m.role); d.append(el('b', '', m.role === 'user' ? 'you: ' : (m.agent || m.role) + ': '), p.text); $('log').append(d); }
+    else if (p.kind === 'media') $('log').append(el('div', 'result', `[${p.media_type}] ${p.filename || p.url || p.file_id || p.mime_type || ''}`));
     else if (p.kind === 'tool_call') $('log').append(el('div', 'tool', `→ ${p.name}(${p.arguments_raw})`));
     else if (p.kind === 'tool_result') $('log').append(el('div', 'result' + (p.is_error ? ' error' : ''),
       `← ${p.name || '?'}: ${p.content.map(c => c.text || '').join('') || JSON.stringify(p.value)}`));
@@ -70,7 +71,7 @@ async function open_(id) {
   try {
     const c = await api('/api/conversations/' + encodeURIComponent(id));
     c.messages.forEach(showMessage); c.pending_approvals.forEach(showApproval);
-    $('usage').textContent = `${c.state} · ${c.turns} model calls · ${c.usage.input_tokens} in / ${c.usage.output_tokens} out tokens`;
+    $('usage').textContent = `${c.state} · ${c.model ? c.model + ' · ' : ''}${c.turns} model calls · ${c.usage.input_tokens} in / ${c.usage.output_tokens} out tokens`;
     $('tui').textContent = c.temporal_ui ? 'run in the Temporal UI' : ''; $('tui').href = c.temporal_ui || '#';
     if (c.running) follow(id, c.events_from);
   } catch (e) { problem(e.message); }
@@ -87,6 +88,7 @@ function follow(id, from) {
       }
       const text = live.lastChild; text.textContent = text.textContent.slice(0, e.position) + e.text;
     } else if (e.kind === 'approval_requested') showApproval(e);
+    else if (e.kind === 'agent_switched') $('log').append(el('div', 'result', `${e.from_agent} hands the conversation to ${e.to_agent}`));
     else if (e.kind === 'tool_call_started') $('log').append(el('div', 'tool', `→ ${e.name}(${e.arguments_raw})`));
     else if (e.kind === 'tool_call_finished') $('log').append(el('div', 'result' + (e.error ? ' error' : ''),
       `← ${e.name} ${e.error ? 'failed: ' + e.error : 'done'} in ${e.duration_ms} ms`));

@@ -50,7 +50,7 @@ async def follow(
     never polled. Returns how many messages the conversation holds and where to follow from
     next time (the last event shown).
     """
-    from durable_llm.events import ApprovalRequested, Delta, Event, ToolCallStarted
+    from durable_llm.events import AgentSwitched, ApprovalRequested, Delta, Event, ToolCallStarted
     from durable_llm.live import follow as conversation_events
 
     done = asyncio.ensure_future(until)
@@ -81,6 +81,10 @@ async def follow(
                 offset = await _print_new(handle, offset)
                 if isinstance(event, ToolCallStarted):
                     spinner.update(STATES["running_tools"])
+                elif isinstance(event, AgentSwitched):
+                    console.print(
+                        f"[dim]{escape(event.from_agent)} hands the conversation to {escape(event.to_agent)}[/]"
+                    )
                 elif isinstance(event, ApprovalRequested) and event.call_id not in asked:
                     asked.add(event.call_id)
                     spinner.stop()

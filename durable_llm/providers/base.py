@@ -166,12 +166,21 @@ def check_provider_name(name: str) -> str:
     return name
 
 
+MAX_MODEL_LENGTH = 256
+"""The longest "provider:model" string taken: vendors' model names are far shorter, and a model
+string travels in workflow inputs, memos and every request."""
+
+
 def split_model(value: str) -> tuple[str, str]:
     """("provider", "model") from a "provider:model" string; `ValueError` saying what is wrong otherwise.
 
     The model part may hold anything a vendor names a model with ("models/gemini-2.5-flash",
     "ft:gpt-4o:org::id"), but no whitespace at its ends and no control characters.
     """
+    if len(value) > MAX_MODEL_LENGTH:
+        raise ValueError(
+            f"model string of {len(value)} characters (starting {value[:40]!r}): at most {MAX_MODEL_LENGTH} are taken"
+        )
     provider, sep, model = value.partition(":")
     if not sep or not provider or not model:
         raise ValueError(f"model must look like 'provider:model' (e.g. 'openai:gpt-5'), got {value!r}")
