@@ -32,7 +32,7 @@ from durable_llm.events import (
 from durable_llm.testing import FakeVendorServer, ScriptedModel, call_tools, reply
 
 FOLLOWER = Path(__file__).parent / "follow_process.py"
-LONG_ANSWER = " ".join(f"word{i}" for i in range(300))  # about 2 KB, streamed in many pieces
+LONG_ANSWER = " ".join(f"word{i}" for i in range(300))  # about 2 KB, in ~100 pieces
 
 
 def get_time(city: str) -> str:
@@ -106,7 +106,7 @@ async def _events(process: asyncio.subprocess.Process) -> list[dict]:
 async def test_a_client_in_another_process_gets_the_answer_as_written_and_resumes_from_its_offset(
     temporal_env, monkeypatch
 ):
-    with FakeVendorServer("openai", [reply(LONG_ANSWER)], event_interval=0.01) as vendor:
+    with FakeVendorServer("openai", [reply(LONG_ANSWER)], event_interval=0.03) as vendor:
         for key, value in vendor.env().items():
             monkeypatch.setenv(key, value)
         plugin = DurableLLMPlugin()
@@ -168,7 +168,7 @@ async def test_a_followed_streamed_exchange_adds_nothing_to_the_history(temporal
 
     import durable_llm.activities
 
-    with FakeVendorServer("openai", [reply(LONG_ANSWER)] * 2, event_interval=0.005) as vendor:
+    with FakeVendorServer("openai", [reply(LONG_ANSWER)] * 2, event_interval=0.02) as vendor:
         for key, value in vendor.env().items():
             monkeypatch.setenv(key, value)
         async with agent_worker(temporal_env, DurableLLMPlugin()) as (client, task_queue):
