@@ -59,7 +59,9 @@ async def follow(
     """Yield the conversation's events from `from_offset` on (or right `after` one seen), until it ends.
 
     `after`: the last event a client saw before a disconnect, a `Delta` included; it overrides
-    `from_offset`. Ends after `ConversationEnded`, or once a closed conversation's events are read.
+    `from_offset`. `interval`: how often to read what is new (one query, answered by a worker, and
+    one describe; neither is written to the history). Ends after `ConversationEnded`, or once a
+    closed conversation's events are read.
     Raises `ConversationNotFound` if there is no such conversation. Reading the events needs one
     of the conversation's workers running (the stream lives in the workflow), and `client` to
     carry `DurableLLMPlugin` like the workers (its converter and codec decode the events).
