@@ -69,8 +69,8 @@ class AnswerFolder:
             if tools and source is not None and self._sources[tools[-1]] == source:
                 self._extend(tools[-1], piece)
                 return
-            stream = AnswerStream(delta="tool_arguments", index=len(tools), tool_call_id=piece.call_id)
-            self._streams.append(stream.model_copy(update={"text": piece.text}))
+            stream = AnswerStream(delta="tool_arguments", text=piece.text, index=len(tools), tool_call_id=piece.call_id)
+            self._streams.append(stream)
             self._sources.append(source)
             return
         found = next((i for i, s in enumerate(self._streams) if s.delta == piece.kind), None)
@@ -142,9 +142,9 @@ class AnswerReporter:
 
     def receive(self, piece: StreamDelta) -> None:
         """A `DeltaListener`: folds the piece; heartbeats now, or when the gap has passed."""
-        self._folder.add(piece)
         if self._folder.size > REPORTED_LIMIT:
-            return
+            return  # the rest reaches followers when the answer is recorded
+        self._folder.add(piece)
         self._so_far = self._so_far.model_copy(update={"streams": self._folder.streams()})
         if self._timer is not None:
             return
