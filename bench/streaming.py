@@ -75,6 +75,14 @@ TURNS = 12
 EVENT_INTERVAL = 0.01  # the fake vendor writes an event every 10 ms: a 2 KB answer takes ~1 s
 
 
+def first_token_after(turn: int) -> float:
+    """How long the vendor thinks before it answers, spread over the turns (0.2 s to 1.3 s).
+
+    A vendor's first piece can come at any moment of the model activity's liveness heartbeats
+    (every 0.625 s), which the worker's heartbeat throttle makes it wait after."""
+    return 0.2 + 0.1 * turn
+
+
 async def remote(streamed: bool, followed: bool) -> tuple[list[float], list[int], list[int]]:
     """(ms from the worker's first piece to the follower's, per turn; history bytes and events added per turn)."""
     from bench_kit import dev_server, history_bytes
@@ -114,6 +122,7 @@ async def remote(streamed: bool, followed: bool) -> tuple[list[float], list[int]
                         )
                         assert follower.stdout and await follower.stdout.readline() == b"ready\n"
                     for turn in range(TURNS):
+                        server.delay(first_token_after(turn))
                         before = await handle.fetch_history()
                         firsts.clear()
                         await handle.execute_update(AgentWorkflow.send_message, f"Question {turn}")
