@@ -49,12 +49,12 @@ from durable_llm.conversation import (
     ToolSpec,
     project,
 )
-from durable_llm.events import DeltaPublisher, publishing_deltas
 from durable_llm.handoffs import find_agent, transfer_tool
 from durable_llm.output import final_answer_tool
+from durable_llm.progress import AnswerReporter, call_name
 from durable_llm.providers.base import StreamDelta
 from durable_llm.providers.errors import ProviderError
-from durable_llm.storage import AesGcmCodec
+from durable_llm.storage import AesGcmCodec, kept_inline
 from durable_llm.streaming import TextDelta, TextListener
 from durable_llm.tools import ToolArgumentError, ToolContext
 from durable_llm.transport import Providers, UnknownProvider
@@ -92,7 +92,7 @@ class ModelTurn(FrozenModel):
     left_out: tuple[tuple[int, int], ...] = ()
     """Ranges `(start, end)` of messages kept for the record but not sent: exchanges that failed for good."""
     publish_deltas: bool = False
-    """Stream the answer and publish its pieces to the workflow's event stream (`durable_llm.events`)."""
+    """Stream the answer and report it in heartbeats as it is written, for `durable_llm.follow`."""
     model: str | None = None
     """The model ("provider:model") to call instead of the agent's: one of its `fallback_models`."""
     agent: str | None = None
@@ -211,19 +211,24 @@ class AgentActivities:
                 )
             agent = agent.model_copy(update={"model": turn.model})
         request = self._request(agent, turn.sent(messages))
-        async with _heartbeating(), _delta_publisher(turn, agent) as publisher:
-            reply = functools.partial(self._reply, agent, request, publisher)
-            if self.telemetry is not None:
-                return _storable(await self.telemetry.model_call(agent, request, reply))
-            return _storable(await reply())
+        reporter = _answer_reporter(turn, agent)
+        async with _heartbeating(reporter.details if reporter else tuple):
+            try:
+                reply = functools.partial(self._reply, agent, request, reporter)
+                if self.telemetry is not None:
+                    return _storable(await self.telemetry.model_call(agent, request, reply))
+                return _storable(await reply())
+            finally:
+                if reporter is not None:
+                    reporter.close()
 
-    async def _reply(self, agent: Agent, request: ModelRequest, publisher: DeltaPublisher | None) -> ModelResponse:
+    async def _reply(self, agent: Agent, request: ModelRequest, reporter: AnswerReporter | None) -> ModelResponse:
         """The provider's answer, its errors turned into failures Temporal retries (or not) as they deserve."""
         try:
             # Not the transport's 10-minute default: a longer model_timeout (the activity's start-to-close) must hold.
             timeout = agent.model_timeout.total_seconds()
             return await self._providers.call(
-                agent.provider, request, timeout=timeout, on_delta=self._delta_listener(agent, publisher)
+                agent.provider, request, timeout=timeout, on_delta=self._delta_listener(agent, reporter)
             )
         except ProviderError as err:
             raise ApplicationError(
@@ -237,14 +242,14 @@ class AgentActivities:
                 f"{agent.model}: the request cannot be sent: {err}", type="bad_request", non_retryable=True
             ) from err
 
-    def _delta_listener(self, agent: Agent, publisher: DeltaPublisher | None) -> Callable[[StreamDelta], None] | None:
-        """What hands this call's pieces to the workflow's stream and `on_text` (None: no one, no streaming)."""
+    def _delta_listener(self, agent: Agent, reporter: AnswerReporter | None) -> Callable[[StreamDelta], None] | None:
+        """What hands this call's pieces to its heartbeats and `on_text` (None: no one, no streaming)."""
         text_listener = self._text_listener(agent)
-        if publisher is None or text_listener is None:
-            return text_listener or (publisher.receive if publisher else None)
+        if reporter is None or text_listener is None:
+            return text_listener or (reporter.receive if reporter else None)
 
         def both(piece: StreamDelta) -> None:
-            publisher.receive(piece)
+            reporter.receive(piece)
             text_listener(piece)
 
         return both
@@ -501,27 +506,34 @@ def _cache_key(workflow_id: str, run_id: str, query: str) -> str:
     return f"{workflow_id}/{run_id}/{query}"
 
 
-@asynccontextmanager
-async def _delta_publisher(turn: ModelTurn, agent: Agent) -> AsyncIterator[DeltaPublisher | None]:
-    """Publishing the answer's pieces to the workflow's stream, when the turn asks for it."""
+def _answer_reporter(turn: ModelTurn, agent: Agent) -> AnswerReporter | None:
+    """What reports the answer in heartbeats as it streams, when the turn asks for it."""
     if not turn.publish_deltas:
-        yield None
-        return
-    async with publishing_deltas(agent.name) as publisher:
-        yield publisher
+        return None
+    return AnswerReporter(call_name(turn.version, turn.model), activity.info().attempt, agent.name, _heartbeat)
+
+
+def _heartbeat(*details: Any) -> None:
+    """`activity.heartbeat`, its details kept in the heartbeat: not stored by reference at every beat."""
+    with kept_inline():  # the SDK encodes them in a task started here, which inherits the context
+        activity.heartbeat(*details)
 
 
 @asynccontextmanager
-async def _heartbeating() -> AsyncIterator[None]:
-    """Heartbeat in the background while the body runs, so a dead worker is noticed in seconds."""
+async def _heartbeating(details: Callable[[], tuple[Any, ...]] = tuple) -> AsyncIterator[None]:
+    """Heartbeat in the background while the body runs, so a dead worker is noticed in seconds.
+
+    Each heartbeat carries `details()`. None is sent at once: a model call's first piece of answer
+    is then heartbeated without waiting for the worker's throttle.
+    """
 
     timeout = activity.info().heartbeat_timeout
     interval = min(HEARTBEAT_INTERVAL, timeout.total_seconds() / 4) if timeout else HEARTBEAT_INTERVAL
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
             await asyncio.sleep(interval)
+            _heartbeat(*details())
 
     task = asyncio.create_task(beat())
     try:

@@ -1,41 +1,36 @@
 """What a conversation publishes as it runs, for clients in any process (`durable_llm.follow`).
 
 An `AgentWorkflow` hosts a Temporal workflow stream (`temporalio.contrib.workflow_streams`): an
-offset-addressed log of these events. The workflow appends what it decides (a message received,
-tool calls started and finished, approvals asked, an exchange done); the model activity appends
-the answer's pieces as the vendor streams them, merged into one `Delta` per `DELTA_INTERVAL`.
-The conversation never depends on the stream: each answer is still recorded whole, once, as the
-model activity's result.
+offset-addressed log of what the workflow decides (a message received, tool calls started and
+finished, approvals asked, an answer written, an exchange done). Publishing from workflow code
+only appends to the workflow's memory, and followers read the log with a query: neither writes
+to the history. The answer being written is not in the log: the model activity reports it in
+its heartbeats (`durable_llm.progress`), and `follow` turns both into one sequence of events.
+The conversation never depends on either: each answer is recorded whole, once, as the model
+activity's result.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
 from durable_llm.conversation import FrozenModel, Usage
-from durable_llm.providers.base import DeltaKind, StreamDelta
-
-if TYPE_CHECKING:
-    from temporalio.contrib.workflow_streams import WorkflowStreamClient
+from durable_llm.progress import AnswerStream
+from durable_llm.providers.base import DeltaKind
 
 EVENTS_TOPIC = "durable_llm.events"
 """The stream topic the events go to."""
-
-DELTA_INTERVAL = timedelta(milliseconds=300)
-"""How long the model activity gathers pieces of an answer before publishing them (one signal)."""
 
 
 class Event(FrozenModel):
     """What every event has."""
 
     offset: int = 0
-    """Where the event sits in the conversation's stream (set by `follow`): resume from `offset + 1`."""
+    """Where the event sits in the conversation's stream (set by `follow`); a `Delta` comes before the event
+    at its offset. To resume right after an event: `follow(..., after=event)`."""
 
 
 class UserMessage(Event):
@@ -48,19 +43,32 @@ class UserMessage(Event):
 class Delta(Event):
     """A piece of the answer a model call is writing: text, reasoning, or a tool call's arguments.
 
-    Pieces of one call share `call` and `attempt` and come in order. A retried call streams its
-    answer again from the start with a higher `attempt`: drop what the earlier attempt showed.
+    A call's answer is a few streams (`delta` and, for tool arguments, `index`); each piece goes
+    at `position` in its stream: keep the first `position` characters of what you have of it and
+    append `text`. `position` is where the stream ended (nothing missed, nothing repeated), unless
+    the recorded answer differs from what streamed (tool arguments a vendor re-spaced): then the
+    last piece of the call sets the stream right. A retried call streams its answer again from
+    the start with a higher `attempt`: drop what the earlier attempt showed.
+
+    `offset` is the stream offset of the next event (the piece comes before it); to resume after
+    this piece, `follow(..., after=delta)`.
     """
 
     kind: Literal["delta"] = "delta"
     delta: DeltaKind
     text: str
     call: str
-    """The model call's activity id (unique within the workflow run)."""
+    """The model call (unique in the conversation)."""
     attempt: int
     agent: str
+    position: int = 0
+    """Where `text` goes in its stream (characters of it before)."""
+    index: int = 0
+    """For tool-argument pieces: which of the answer's tool calls (0: the first)."""
     tool_call_id: str | None = None
     """For tool-argument pieces: the id the model gave the call, when the vendor says it."""
+    shown: dict[str, int] = Field(default_factory=dict)
+    """How far each stream of this call has been shown, this piece included (what `after=` resumes from)."""
 
 
 class ToolCallStarted(Event):
@@ -134,104 +142,16 @@ EventSink = Callable[[Event], None]
 """Where workflow code publishes an event (the workflow's stream); it must not block."""
 
 
-class DeltaPublisher:
-    """Merges a model call's pieces and publishes them to its workflow's stream, from the activity.
+class AnswerWritten(Event):
+    """A model call completed: its answer's streams as recorded (`follow` finishes its `Delta`s with them).
 
-    The first piece goes at once (the client sees the answer start as soon as possible); later
-    ones are merged by kind and sent every `interval` (one signal each). `publishing_deltas`
-    sends what is left and waits for the workflow to have it before the call returns, so every
-    piece is in the stream before the call's result is in the history.
+    Published by the workflow, read by `follow`, never yielded by it.
     """
 
-    def __init__(self, stream: WorkflowStreamClient, call: str, attempt: int, agent: str, interval: timedelta) -> None:
-        self._stream = stream
-        self._topic = stream.topic(EVENTS_TOPIC)
-        self._call, self._attempt, self._agent = call, attempt, agent
-        self._interval = interval.total_seconds()
-        self._pending: list[StreamDelta] = []
-        self._sent_first = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._sending: asyncio.Future[None] | None = None
-        self.failure: BaseException | None = None
-        """Why pieces could not be sent, if they could not."""
-
-    def receive(self, piece: StreamDelta) -> None:
-        """A `DeltaListener`: keeps the piece; publishes now (the first) or at the next tick."""
-        self._pending.append(piece)
-        if not self._sent_first:
-            self._sent_first = True
-            self.publish()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self._interval, self.publish)
-
-    def publish(self) -> None:
-        """Send the pieces kept so far (merged) now."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        for piece in _merged(self._pending):
-            event = Delta(
-                delta=piece.kind,
-                text=piece.text,
-                call=self._call,
-                attempt=self._attempt,
-                agent=self._agent,
-                tool_call_id=piece.call_id,
-            )
-            self._topic.publish(event_payload(event))
-        self._pending.clear()
-        # The stream client's own background flusher is not used: on Python 3.11 its stop can hang
-        # (a cancelled `wait_for` whose event was just set swallows the cancellation).
-        if self._sending is None or self._sending.done():
-            self._sending = asyncio.ensure_future(self._stream.flush())
-            self._sending.add_done_callback(self._note_failure)
-
-    async def close(self) -> None:
-        """Send what is left and wait until the workflow has every piece."""
-        self.publish()
-        await self._stream.flush()
-
-    def _note_failure(self, sending: asyncio.Future[None]) -> None:
-        if not sending.cancelled() and sending.exception() is not None:
-            self.failure = sending.exception()
-
-
-@asynccontextmanager
-async def publishing_deltas(agent: str, interval: timedelta = DELTA_INTERVAL) -> AsyncIterator[DeltaPublisher]:
-    """In a model activity: a `DeltaPublisher` to the stream of the workflow that scheduled it.
-
-    On exit what is left is sent and confirmed. Publishing never fails the call: a stream that
-    cannot be reached only costs the watchers their preview (logged once).
-    """
-    from temporalio import activity
-    from temporalio.contrib.workflow_streams import WorkflowStreamClient
-
-    info = activity.info()
-    stream = WorkflowStreamClient.from_within_activity(max_retry_duration=timedelta(seconds=30))
-    publisher = DeltaPublisher(stream, info.activity_id, info.attempt, agent, interval)
-    try:
-        yield publisher
-    finally:
-        try:
-            await publisher.close()
-        except Exception as err:  # watchers are no reason to fail the conversation
-            publisher.failure = publisher.failure or err
-        if publisher.failure is not None:
-            activity.logger.warning(
-                "the answer's pieces could not all reach the workflow's stream: %s", publisher.failure
-            )
-
-
-def _merged(pieces: list[StreamDelta]) -> list[StreamDelta]:
-    """Consecutive pieces of the same kind (and tool call) joined, in order."""
-    merged: list[StreamDelta] = []
-    for piece in pieces:
-        last = merged[-1] if merged else None
-        if last is not None and last.kind == piece.kind and (piece.call_id is None or piece.call_id == last.call_id):
-            merged[-1] = StreamDelta(last.kind, last.text + piece.text, last.index, last.call_id, last.name)
-        else:
-            merged.append(piece)
-    return merged
+    kind: Literal["answer_written"] = "answer_written"
+    call: str
+    agent: str
+    streams: tuple[AnswerStream, ...] = ()
 
 
 def event_payload(event: Event) -> dict[str, Any]:

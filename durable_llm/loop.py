@@ -55,6 +55,7 @@ from durable_llm.agent_tools import failed_result, run_agent_tool
 from durable_llm.conversation import Message, ModelResponse, TextPart, ToolCallPart, ToolResultPart, Usage
 from durable_llm.events import (
     AgentSwitched,
+    AnswerWritten,
     ApprovalRequested,
     Event,
     EventSink,
@@ -66,6 +67,7 @@ from durable_llm.events import (
 from durable_llm.handoffs import find_agent, handoff_target, team, with_model
 from durable_llm.mcp import CALL_TOOL_ACTIVITY, mcp_server_of, with_listed_tools
 from durable_llm.output import OutputInvalid, answer_of, answer_results, check_output, retry_prompt
+from durable_llm.progress import answer_streams, call_name
 from durable_llm.user_content import UserContent, check_media, user_message
 
 TRANSCRIPT_QUERY = "durable_llm.transcript"
@@ -113,7 +115,7 @@ class AgentSession:
     ) -> None:
         """`checkpoint`: the conversation before `messages`, to `restore`; `stored`: the snapshot
         already holding the first of `messages` (so a `checkpoint()` stores only the rest);
-        `events`: where to publish what happens (`durable_llm.events`), the answers' pieces included."""
+        `events`: where to publish what happens (`durable_llm.events`); with it, answers stream."""
         self.agent = agent
         self._events = events
         self.messages: list[Message] = list(messages)
@@ -411,9 +413,10 @@ class AgentSession:
         model: str | None = None  # None: the agent's own model
         while True:
             try:
+                turn = self._turn(model)
                 response = await workflow.execute_activity(
                     MODEL_ACTIVITY,
-                    self._turn(model),
+                    turn,
                     result_type=ModelResponse,
                     start_to_close_timeout=self.active.model_timeout,
                     heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,
@@ -437,6 +440,9 @@ class AgentSession:
         self._usage_by_agent[name] = self._usage_by_agent.get(name, Usage()) + response.usage
         self.usage += response.usage
         self.turns += 1
+        # Followers finish the answer they watched being written with what was recorded.
+        call = call_name(turn.version, turn.model)
+        self._emit(AnswerWritten(call=call, agent=name, streams=answer_streams(response.message)))
         return response
 
     async def _run_tools(self, calls: Sequence[ToolCallPart]) -> tuple[ToolResultPart, ...]:

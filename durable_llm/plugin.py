@@ -53,6 +53,12 @@ if not Temporal's default, is kept."""
 
 _TEMPORAL_STICKY_DEFAULT = timedelta(seconds=10)
 
+HEARTBEAT_THROTTLE = timedelta(milliseconds=250)
+"""The longest a worker holds back an activity's heartbeat: a model call's answer reaches followers in its
+heartbeats (Temporal's default lets one wait up to 80 % of the heartbeat timeout, 2 s for a model call)."""
+
+_TEMPORAL_HEARTBEAT_THROTTLE_DEFAULT = timedelta(seconds=60)
+
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=4)
 """The workflow task timeout of an `AgentWorkflow` started without one through a client with the plugin.
 
@@ -79,7 +85,9 @@ class DurableLLMPlugin(SimplePlugin):
 
     Failover is quick by default: an `AgentWorkflow` started through the client gets a workflow task
     timeout of `WORKFLOW_TASK_TIMEOUT` unless given one, and workers a sticky queue timeout of
-    `STICKY_TIMEOUT`, so a conversation whose worker died goes on elsewhere within seconds.
+    `STICKY_TIMEOUT`, so a conversation whose worker died goes on elsewhere within seconds. Workers
+    send heartbeats at least every `HEARTBEAT_THROTTLE` (unless told otherwise), so the answer being
+    written reaches `durable_llm.follow` as it grows.
 
     With a payload codec on the client's converter (e.g. `AesGcmCodec`), failure messages and stack
     traces are encoded by it too (they hold vendor error text and tool output).
@@ -142,6 +150,10 @@ class DurableLLMPlugin(SimplePlugin):
         config = super().configure_worker(config)
         if config.get("sticky_queue_schedule_to_start_timeout", _TEMPORAL_STICKY_DEFAULT) == _TEMPORAL_STICKY_DEFAULT:
             config["sticky_queue_schedule_to_start_timeout"] = STICKY_TIMEOUT
+        if config.get("max_heartbeat_throttle_interval", _TEMPORAL_HEARTBEAT_THROTTLE_DEFAULT) == (
+            _TEMPORAL_HEARTBEAT_THROTTLE_DEFAULT
+        ):
+            config["max_heartbeat_throttle_interval"] = HEARTBEAT_THROTTLE
         ours = set(self.agent_activities.definitions())
         theirs = [activity._Definition.from_callable(fn) for fn in config.get("activities") or () if fn not in ours]
         names = {d.name for d in theirs if d is not None}

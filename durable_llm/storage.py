@@ -10,6 +10,7 @@ picks the threshold by store and puts a `CachedDriver` (memory) in front of it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import hashlib
 import os
@@ -17,8 +18,8 @@ import re
 import stat
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from temporalio.converter import (
     StorageDriver,
     StorageDriverClaim,
     StorageDriverRetrieveContext,
+    StorageDriverSelectContext,
     StorageDriverStoreContext,
 )
 from temporalio.exceptions import ApplicationError
@@ -370,10 +372,36 @@ def external_storage(
 
 
 def with_external_storage(converter: DataConverter, storage: StorageDriver | ExternalStorage) -> DataConverter:
-    """`converter` with large payloads stored by reference (keeps its payload converter and codec)."""
+    """`converter` with large payloads stored by reference (keeps its payload converter and codec).
+
+    Payloads encoded under `kept_inline()` stay where they are whatever their size.
+    """
     if isinstance(storage, StorageDriver):
         storage = external_storage(storage)
-    return dataclasses.replace(converter, external_storage=storage)
+    chosen = storage.driver_selector
+
+    def select(context: StorageDriverSelectContext, payload: Payload) -> StorageDriver | None:
+        if _INLINE.get():
+            return None
+        return chosen(context, payload) if chosen is not None else storage.drivers[0]
+
+    return dataclasses.replace(converter, external_storage=dataclasses.replace(storage, driver_selector=select))
+
+
+_INLINE = contextvars.ContextVar("durable_llm_inline", default=False)
+
+
+@contextmanager
+def kept_inline() -> Iterator[None]:
+    """Payloads encoded in this context, or in tasks started in it, are not stored by reference.
+
+    For activity heartbeat details: they change at every beat, and are never written to the history.
+    """
+    token = _INLINE.set(True)
+    try:
+        yield
+    finally:
+        _INLINE.reset(token)
 
 
 class AesGcmCodec(PayloadCodec):

@@ -26,6 +26,9 @@ CONTINUING_AS_NEW = "ContinuingAsNew"
 EVENTS_CARRIED = 200
 """How many of its last events a chat's stream carries to the next run (for followers a little behind)."""
 
+EVENTS_CARRIED_BYTES = 64_000
+"""At most about this many bytes of them (the next run's input is in its history; answers can be long)."""
+
 _SUMMARY_MEMO_PATCH = "durable_llm.summary_memo"
 """Chats started before the memo kept their agent, turns and tokens replay without upserting it."""
 
@@ -47,8 +50,8 @@ class AgentWorkflow:
     next run starts from a `Checkpoint`. A `send_message` arriving meanwhile is refused with
     `CONTINUING_AS_NEW`; `durable_llm.send_message` sends it again.
 
-    It hosts a workflow stream of `durable_llm.events` (read them with `durable_llm.follow`),
-    carried on across continue-as-new by its offset (the events themselves stay behind).
+    It hosts a workflow stream of `durable_llm.events` (read them with `durable_llm.follow`), in
+    memory, carried on across continue-as-new with its offset and its last few events.
     """
 
     @workflow.init
@@ -129,8 +132,7 @@ class AgentWorkflow:
         if self._ended:
             return
         # The last events go along, for followers still reading them; the older ones stay behind.
-        state = self._stream.get_state()
-        self._stream.truncate(max(0, state.base_offset + len(state.log) - EVENTS_CARRIED))
+        self._stream.truncate(_carried_from(self._stream.get_state()))
         self._stream.detach_pollers()
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._ended:  # it ends here; its followers' polls are released already
@@ -211,3 +213,14 @@ class AgentWorkflow:
     def history(self, offset: int = 0, limit: int = 100) -> HistoryPage:
         """The conversation's messages from `offset`, at most `limit` (and about 1 MB) of them."""
         return self._session.page(offset, limit)
+
+
+def _carried_from(state: WorkflowStreamState) -> int:
+    """The offset of the first event carried to the next run: the last ones, within both limits."""
+    kept = size = 0
+    for item in reversed(state.log[-EVENTS_CARRIED:]):
+        size += len(item.data)
+        if size > EVENTS_CARRIED_BYTES:
+            break
+        kept += 1
+    return state.base_offset + len(state.log) - kept

@@ -797,15 +797,17 @@ def test_the_status_line_previews_the_answer_being_written_and_starts_over_on_a_
     from durable_llm.cli.render import LiveAnswer as _LiveAnswer
     from durable_llm.events import Delta
 
-    def piece(text: str, call: str = "7", attempt: int = 1, kind: str = "text") -> Delta:
-        return Delta(delta=kind, text=text, call=call, attempt=attempt, agent="agent")  # type: ignore[arg-type]
+    def piece(text: str, call: str = "7", attempt: int = 1, kind: str = "text", position: int = 0) -> Delta:
+        return Delta(delta=kind, text=text, call=call, attempt=attempt, agent="agent", position=position)  # type: ignore[arg-type]
 
     live = _LiveAnswer()
     assert live.receive(piece("Sunny in Paris, ")) is True
     assert live.receive(piece('{"city":', kind="tool_arguments")) is False  # not text: not shown
-    assert live.receive(piece("21 degrees\nand a light wind.")) is False
+    assert live.receive(piece("21 degrees\nand a light wind.", position=16)) is False
     assert live.preview(80) == "Sunny in Paris, 21 degrees and a light wind."
     assert live.preview(12) == "…light wind."
+    assert live.receive(piece("gentle breeze.", position=33)) is False  # set right from where it differs
+    assert live.preview(80) == "Sunny in Paris, 21 degrees and a gentle breeze."
     assert live.receive(piece("Sunny", attempt=2)) is True  # the call is retried: starts over
     assert live.preview(80) == "Sunny"
     assert live.receive(piece("Cloudy", call="9")) is True

@@ -580,3 +580,21 @@ async def test_s3_driver_reads_only_keys_of_its_bucket_named_by_their_digest(s3_
             ]:
                 with pytest.raises(InvalidBlobReference):
                     await driver.retrieve(StorageDriverRetrieveContext(), [StorageDriverClaim(claim_data=tampered)])
+
+
+async def test_payloads_encoded_while_kept_inline_stay_out_of_the_blob_store(tmp_path: Path) -> None:
+    from durable_llm.storage import kept_inline, with_external_storage
+
+    converter = with_external_storage(pydantic_data_converter, LocalBlobDriver(tmp_path))
+    large = "x" * 5000
+
+    async def encoded_in_a_task() -> Payload:  # as the SDK encodes heartbeat details: in a task started there
+        [payload] = await converter.encode([large])
+        return payload
+
+    with kept_inline():
+        task = asyncio.ensure_future(encoded_in_a_task())
+    inline, stored = await task, await encoded_in_a_task()
+    assert not inline.external_payloads and large.encode() in inline.data
+    assert stored.external_payloads and large.encode() not in stored.data
+    assert await converter.decode([inline, stored], [str, str]) == [large, large]

@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-ANSWER = " ".join(f"Oslo{i}" for i in range(150))  # streamed in many pieces, ~1 s
+ANSWER = " ".join(f"Oslo{i}" for i in range(150))  # streamed in many pieces, ~2 s
 SCREENSHOT = os.environ.get("DURABLE_LLM_UI_SCREENSHOT")
 """Also save the screenshot there (how docs/ui.png is made)."""
 
@@ -55,7 +55,7 @@ async def web_chat(env, monkeypatch, token: str | None = None) -> AsyncIterator[
     from durable_llm.cli.ui import make_app
 
     script = [call_tools(("get_time", {"city": "Oslo"})), reply(ANSWER)]
-    with FakeVendorServer("openai", script, event_interval=0.01) as vendor:
+    with FakeVendorServer("openai", script, event_interval=0.02) as vendor:
         for key, value in vendor.env().items():
             monkeypatch.setenv(key, value)
         plugin = DurableLLMPlugin(tools=[get_time])
@@ -160,3 +160,18 @@ async def test_requests_from_elsewhere_bad_input_and_missing_tokens_get_clear_re
         assert refused.status_code == 401 and "token" in refused.json()["error"]
         assert (await http.get("/?token=s3cret")).status_code == 200  # sets the cookie
         assert (await http.get("/api/conversations")).status_code == 200
+
+
+def test_an_event_id_says_where_a_reconnecting_page_resumes_and_a_bad_one_is_refused():
+    from durable_llm.cli.ui import PageError, _event_id, _resume_point
+    from durable_llm.conversation import Usage
+    from durable_llm.events import Delta, TurnFinished
+
+    delta = Delta(delta="text", text="Oslo", call="4", attempt=2, agent="a", position=9, shown={"text:0": 13}, offset=7)
+    resumed = _resume_point(_event_id(delta))
+    assert isinstance(resumed, Delta)
+    assert (resumed.offset, resumed.call, resumed.attempt, resumed.shown) == (7, "4", 2, {"text:0": 13})
+    turn = TurnFinished(turns=1, usage=Usage(), stop_reason="completed", offset=8)
+    assert _resume_point(_event_id(turn)).offset == 8 and not isinstance(_resume_point("8"), Delta)
+    with pytest.raises(PageError, match="not an event of this page"):
+        _resume_point('{"offset": "x"}')

@@ -134,7 +134,7 @@ async def chat(
                 task_queue=settings.task_queue,
                 memo={"model": settings.model},
             )
-            offset, events_from = 0, 0
+            offset, events_from = 0, 0  # events_from: then the last event shown (`watch.follow`)
         else:
             offset = await _print_so_far(handle)
             events_from = await stream_offset(client, conversation)

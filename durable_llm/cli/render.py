@@ -50,7 +50,7 @@ class LiveAnswer:
         if new:
             self._call, self._text = call, ""
         if delta.delta == "text":
-            self._text += delta.text
+            self._text = self._text[: delta.position] + delta.text
         return new
 
     def preview(self, width: int) -> str | None:

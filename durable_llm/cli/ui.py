@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from durable_llm.agent import AgentInput, AgentResult
 from durable_llm.cli.ui_page import PAGE
+from durable_llm.events import Delta, Event
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -129,11 +130,14 @@ def make_app(
             from_offset = max(0, int(request.query_params.get("from", "0")))
         except ValueError:
             raise PageError(400, "from must be an offset (a number)") from None
+        # A browser reconnecting by itself says where it was: right after the last event it got.
+        last = request.headers.get("last-event-id")
+        after = _resume_point(last) if last else None
 
         async def stream() -> AsyncIterator[str]:
             try:
-                async for event in follow(client, conversation_id, from_offset=from_offset):
-                    yield f"id: {event.offset}\nevent: conversation\ndata: {event.model_dump_json()}\n\n"
+                async for event in follow(client, conversation_id, from_offset=from_offset, after=after):
+                    yield f"id: {_event_id(event)}\nevent: conversation\ndata: {event.model_dump_json()}\n\n"
             except Exception as err:  # the page shows why the stream stopped
                 yield f"event: problem\ndata: {json.dumps(_sentence(err, conversation_id))}\n\n"
 
@@ -168,6 +172,27 @@ def make_app(
             return _problem(status, _sentence(err, conversation_id))
 
     return Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)])
+
+
+def _event_id(event: Event) -> str:
+    """An event's SSE id: what `follow(after=...)` needs to resume right after it."""
+    if isinstance(event, Delta):
+        place = {"offset": event.offset, "call": event.call, "attempt": event.attempt, "shown": event.shown}
+        return json.dumps(place, separators=(",", ":"))
+    return str(event.offset)
+
+
+def _resume_point(event_id: str) -> Event:
+    """The event an SSE id (`_event_id`) names, as far as `follow(after=...)` reads it."""
+    from pydantic import ValidationError
+
+    try:
+        place = json.loads(event_id)
+        if isinstance(place, int):
+            return Event(offset=place)
+        return Delta.model_validate({"delta": "text", "text": "", "agent": "", **place})
+    except (ValueError, TypeError, ValidationError):
+        raise PageError(400, f"Last-Event-ID {event_id[:80]!r} is not an event of this page") from None
 
 
 def _has_token(request: Request, token: str) -> bool:

@@ -84,9 +84,9 @@ function follow(id, from) {
     if (e.kind === 'delta' && e.delta === 'text') {
       if (!live || live.dataset.call !== e.call + '/' + e.attempt) {
         live = el('div', 'msg assistant live'); live.dataset.call = e.call + '/' + e.attempt;
-        live.append(el('b', '', 'assistant: ')); $('log').append(live);
+        live.append(el('b', '', 'assistant: '), el('span')); $('log').append(live);
       }
-      live.append(e.text);
+      const text = live.lastChild; text.textContent = text.textContent.slice(0, e.position) + e.text;
     } else if (e.kind === 'approval_requested') showApproval(e);
     else if (e.kind === 'agent_switched') $('log').append(el('div', 'result', `${e.from_agent} hands the conversation to ${e.to_agent}`));
     else if (e.kind === 'tool_call_started') $('log').append(el('div', 'tool', `→ ${e.name}(${e.arguments_raw})`));

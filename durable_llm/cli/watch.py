@@ -17,7 +17,7 @@ from durable_llm.cli.terminal import ask
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
 
-    from durable_llm.events import ConversationEvent
+    from durable_llm.events import ConversationEvent, Event
 
 
 async def follow_to_end(client: Client, handle: WorkflowHandle[Any, AgentResult], offset: int = 0) -> AgentResult:
@@ -41,19 +41,23 @@ async def stream_offset(client: Client, conversation: str) -> int:
 
 
 async def follow(
-    client: Client, handle: WorkflowHandle[Any, Any], offset: int, until: Awaitable[Any], events_from: int = 0
-) -> tuple[int, int]:
+    client: Client, handle: WorkflowHandle[Any, Any], offset: int, until: Awaitable[Any], events_from: int | Event = 0
+) -> tuple[int, int | Event]:
     """Show new messages and the answer being written until `until` is done; asks for approvals.
 
-    `offset`: the messages already shown; `events_from`: the first event to show. Messages are
-    read (one query) when an event says the conversation moved on, never polled. Returns how
-    many messages the conversation holds and the event to follow from next time.
+    `offset`: the messages already shown; `events_from`: the first event to show, or the last
+    event shown. Messages are read (one query) when an event says the conversation moved on,
+    never polled. Returns how many messages the conversation holds and where to follow from
+    next time (the last event shown).
     """
-    from durable_llm.events import AgentSwitched, ApprovalRequested, Delta, ToolCallStarted
+    from durable_llm.events import AgentSwitched, ApprovalRequested, Delta, Event, ToolCallStarted
     from durable_llm.live import follow as conversation_events
 
     done = asyncio.ensure_future(until)
-    events = aiter(conversation_events(client, handle.id, from_offset=events_from))
+    if isinstance(events_from, Event):
+        events = aiter(conversation_events(client, handle.id, after=events_from))
+    else:
+        events = aiter(conversation_events(client, handle.id, from_offset=events_from))
     asked: set[str] = set()
     with console.status(STATES["thinking"]) as spinner:
         next_event: asyncio.Future[ConversationEvent] = asyncio.ensure_future(anext(events))
@@ -66,7 +70,7 @@ async def follow(
                     await asyncio.wait({done})
                     break
                 event = next_event.result()
-                events_from = event.offset + 1
+                events_from = event
                 next_event = asyncio.ensure_future(anext(events))
                 if isinstance(event, Delta):
                     if LIVE.receive(event):  # a new model call: the messages before it are complete
