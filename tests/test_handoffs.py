@@ -24,7 +24,7 @@ from durable_llm import (
 from durable_llm.conversation import FrozenModel
 from durable_llm.events import AgentSwitched
 from durable_llm.loop import checkpoint_conversation, run_agent
-from durable_llm.testing import FakeVendorServer, call_tools, reply
+from durable_llm.testing import call_tools, reply
 
 
 class Refund(BaseModel):
@@ -49,22 +49,6 @@ def triage_agent() -> Agent:
         instructions="Route the customer to the right specialist.",
         handoffs=[refunds_agent()],
     )
-
-
-@pytest.fixture
-def vendors(monkeypatch):
-    started = []
-
-    def start(provider: str, script) -> FakeVendorServer:
-        server = FakeVendorServer(provider, responses=script).start()
-        started.append(server)
-        for key, value in server.env().items():
-            monkeypatch.setenv(key, value)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
 
 
 async def test_triage_on_gemini_hands_off_to_a_claude_specialist_that_returns_a_refund(temporal_env, vendors):

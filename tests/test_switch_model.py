@@ -12,23 +12,7 @@ from test_agent_scale import end, hopping_env, start_chat  # noqa: F401  (hoppin
 from durable_llm import Agent, AgentInput, AgentWorkflow, DurableLLMPlugin, send_message, switch_model
 from durable_llm.conversation import Message, ModelRequest, ModelResponse, TextPart, Usage
 from durable_llm.handoffs import find_agent, with_model
-from durable_llm.testing import FakeVendorServer, ScriptedModel, call_tools, reply
-
-
-@pytest.fixture
-def vendors(monkeypatch):
-    started = []
-
-    def start(provider: str, script) -> FakeVendorServer:
-        server = FakeVendorServer(provider, responses=script).start()
-        started.append(server)
-        for key, value in server.env().items():
-            monkeypatch.setenv(key, value)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
+from durable_llm.testing import ScriptedModel, call_tools, reply
 
 
 async def test_a_chat_on_claude_goes_on_with_openai_after_a_switch(temporal_env, vendors):
